@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "nstrace",
+    products: [
+        .executable(name: "nstrace", targets: ["nstrace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The wire format shared with the BPF programs (plain C types, no libbpf).
+        .target(name: "NstraceABI"),
+        // libbpf, the generated skeleton of bpf/nstrace.bpf.c, and the few C shims Swift needs.
+        .target(
+            name: "CLibbpf",
+            dependencies: ["NstraceABI"],
+            linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
+        ),
+        // Decoding, formatting, filtering, containers, files, analysis: knows nothing of libbpf.
+        .target(name: "NstraceCore", dependencies: ["NstraceABI"]),
+        // The thin typed layer over libbpf: open, configure, load, attach, ring buffer, counters.
+        .target(name: "NstraceBPF", dependencies: ["CLibbpf", "NstraceABI", "NstraceCore"]),
+        .executableTarget(
+            name: "nstrace",
+            dependencies: [
+                "NstraceCore", "NstraceBPF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Makes the exact syscalls the integration tests expect to see (C: no runtime threads).
+        .executableTarget(name: "nstrace-testdriver"),
+        .testTarget(name: "NstraceCoreTests", dependencies: ["NstraceCore", "NstraceABI"]),
+        .testTarget(name: "NstraceIntegrationTests", dependencies: ["NstraceCore"]),
+    ]
+)

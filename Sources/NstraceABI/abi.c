@@ -1,0 +1,1 @@
+/* Header-only module: the shared ABI, importable by Swift without libbpf. */

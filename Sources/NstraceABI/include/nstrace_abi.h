@@ -1,0 +1,139 @@
+/* nstrace_abi.h - the wire format between the BPF programs (bpf/nstrace.bpf.c) and
+ * user space (Swift, through the NstraceABI module). Plain fixed-width C types only:
+ * no enums, no bitfields, no implicit padding. Every change here is a format change:
+ * bump NST_ABI_VERSION, update Tests/NstraceCoreTests/ABILayoutTests.swift and docs/.
+ */
+#ifndef NSTRACE_ABI_H
+#define NSTRACE_ABI_H
+
+#ifndef __BPF__
+#include <linux/types.h>   /* __u8 .. __u64; the BPF build has them from bpf/vmlinux_min.h */
+#endif
+
+#define NST_ABI_VERSION 1
+
+/* ---- event types (nst_event.type) ---------------------------------------------------- */
+#define NST_EV_UNSHARE        1
+#define NST_EV_SETNS          2
+#define NST_EV_CLONE          3
+#define NST_EV_CLONE3         4
+#define NST_EV_MOUNT          5
+#define NST_EV_UMOUNT         6
+#define NST_EV_PIVOT_ROOT     7
+#define NST_EV_FSOPEN         8
+#define NST_EV_FSCONFIG       9
+#define NST_EV_FSMOUNT       10
+#define NST_EV_MOVE_MOUNT    11
+#define NST_EV_OPEN_TREE     12
+#define NST_EV_MOUNT_SETATTR 13
+#define NST_EV_MAX           13
+
+/* ---- namespace slots (nst_event.ns[], ns_before[]) ----------------------------------- *
+ * The first eight are what /proc/PID/ns/<name> shows for the task. pid and time are
+ * the task's *own* namespaces, which unshare(CLONE_NEWPID|CLONE_NEWTIME) does not change:
+ * it changes the ones its children get, /proc/PID/ns/pid_for_children and
+ * time_for_children, kept in the last two slots. */
+#define NST_NS_MNT        0
+#define NST_NS_NET        1
+#define NST_NS_PID        2
+#define NST_NS_UTS        3
+#define NST_NS_IPC        4
+#define NST_NS_USER       5
+#define NST_NS_CGROUP     6
+#define NST_NS_TIME       7
+#define NST_NS_PID_CHILD  8
+#define NST_NS_TIME_CHILD 9
+#define NST_NS_SLOTS     10
+
+/* ---- strings carried by string events (mount & co) ------------------------------------ */
+#define NST_STR_SLOTS 4
+#define NST_STR_LEN   512   /* bytes per slot, NUL included; longer strings are cut and flagged.
+                             * A NULL pointer leaves str_len 0 with no flag; an unreadable
+                             * pointer sets NST_F_STRn_FAULT. */
+#define NST_COMM_LEN  16
+
+/* nst_event.flags bits */
+#define NST_F_STR0_TRUNC   (1u << 0)   /* string slot 0 was cut (likewise 1..3) */
+#define NST_F_STR1_TRUNC   (1u << 1)
+#define NST_F_STR2_TRUNC   (1u << 2)
+#define NST_F_STR3_TRUNC   (1u << 3)
+#define NST_F_NS_BEFORE    (1u << 4)   /* ns_before[] is filled (unshare, setns, clone*) */
+#define NST_F_STR0_FAULT   (1u << 8)   /* string slot 0 could not be read (bad pointer) */
+#define NST_F_STR1_FAULT   (1u << 9)
+#define NST_F_STR2_FAULT   (1u << 10)
+#define NST_F_STR3_FAULT   (1u << 11)
+#define NST_F_CHILD_NS     (1u << 12)  /* clone*: ns[] holds the child's namespaces (read at fork) */
+
+/* ---- per-type meaning of args[] (raw syscall arguments, in call order) -------------------
+ * and of aux[] (values derived in the kernel), and of the string slots str[0..3]:
+ *   unshare        args: flags
+ *   setns          args: fd, nstype
+ *                  aux[0] type of the namespace the fd refers to (CLONE_NEW*), or for a pidfd
+ *                         the nstype bits; aux[1] that namespace's inode (0 for a pidfd);
+ *                  aux[2] for a pidfd the target's host pid; aux[3] 1 if fd was a pidfd
+ *   clone          args: flags, newsp, parent_tid, child_tid, tls
+ *   clone3         args: uargs, size; aux[0] clone_args.flags, aux[1] exit_signal
+ *     clone*:      aux[2] child's host pid (= ret in the caller's pid namespace only when
+ *                  that is the initial one); ns[] holds the *child's* namespaces and
+ *                  ns_before[] the caller's
+ *   mount          args: source, target, fstype, flags, data; str: source, target, fstype, data
+ *   umount         args: target, flags;                   str: target
+ *   pivot_root     args: new_root, put_old;               str: new_root, put_old
+ *   fsopen         args: fsname, flags;                   str: fsname
+ *   fsconfig       args: fd, cmd, key, value, aux;        str: key, value (string/path cmds)
+ *   fsmount        args: fs_fd, flags, attr_flags
+ *   move_mount     args: from_dfd, from_path, to_dfd, to_path, flags; str: from_path, to_path
+ *   open_tree      args: dfd, filename, flags;            str: filename
+ *   mount_setattr  args: dfd, path, flags, uattr, usize;  str: path
+ *                  aux: attr_set, attr_clr, propagation, userns_fd (from struct mount_attr)
+ */
+
+/* One event. Records of string events (nst_event_has_strings) are followed by
+ * struct nst_strings; nst_event.size is always the size of the whole record. */
+struct nst_event {
+    __u64 ts_ns;        /* bpf_ktime_get_boot_ns() at syscall exit */
+    __u64 latency_ns;   /* exit - enter */
+    __u64 cgroup_id;    /* bpf_get_current_cgroup_id(): cgroup v2 inode */
+    __s64 ret;          /* syscall return value; -errno on failure */
+    __u64 args[6];
+    __u64 aux[4];
+    __u32 pid;          /* host tgid */
+    __u32 tid;          /* host tid */
+    __u32 ppid;         /* host tgid of real_parent */
+    __u32 ns_pid;       /* tgid as seen in the task's own pid namespace */
+    __u32 uid;
+    __u32 gid;
+    __u32 ns[NST_NS_SLOTS];         /* inodes after the call */
+    __u32 ns_before[NST_NS_SLOTS];  /* inodes before the call, valid with NST_F_NS_BEFORE */
+    __u32 flags;        /* NST_F_* */
+    __u16 type;         /* NST_EV_* */
+    __u16 size;         /* bytes of the whole record */
+    __u16 str_len[NST_STR_SLOTS];   /* bytes in each string slot, NUL excluded */
+    __u32 cpu;
+    __u32 _reserved;
+    __u8  comm[NST_COMM_LEN];
+};                      /* 256 bytes */
+
+struct nst_strings {
+    __u8 str[NST_STR_SLOTS][NST_STR_LEN];
+};
+
+/* Counters in the per-CPU array map "stats" (index -> meaning). */
+#define NST_STAT_LOST_RINGBUF   0  /* bpf_ringbuf_reserve failed: event dropped */
+#define NST_STAT_LOST_PENDING   1  /* enter record could not be stored: event dropped */
+#define NST_STAT_EVENTS         2  /* events submitted */
+#define NST_STAT_SLOTS          4
+
+static inline int nst_event_has_strings(__u16 type)
+{
+    return type == NST_EV_MOUNT || type == NST_EV_UMOUNT || type == NST_EV_PIVOT_ROOT ||
+           type == NST_EV_FSOPEN || type == NST_EV_FSCONFIG || type == NST_EV_MOVE_MOUNT ||
+           type == NST_EV_OPEN_TREE || type == NST_EV_MOUNT_SETATTR;
+}
+
+#ifndef __BPF__
+_Static_assert(sizeof(struct nst_event) == 256, "nst_event layout changed: bump NST_ABI_VERSION");
+_Static_assert(sizeof(struct nst_strings) == NST_STR_SLOTS * NST_STR_LEN, "nst_strings layout");
+#endif
+
+#endif /* NSTRACE_ABI_H */

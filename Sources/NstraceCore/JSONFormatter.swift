@@ -1,0 +1,275 @@
+/// The machine-readable format: one JSON object per line (JSON Lines). Keys, always in this
+/// order: time, ts_ns, event, pid, tid, ppid, ns_pid, comm, uid, gid, cgroup_id, ns,
+/// ns_before, flags, args, ret, errno, latency_ns, truncated — then whatever
+/// `appendExtraFields` adds. See docs/events.md for the schema.
+public struct JSONFormatter {
+    public var clock: WallClock
+    /// Hook for later keys (e.g. "container"): called before the closing brace; it must
+    /// append complete members each with a leading comma: `,"container":{…}`.
+    public var appendExtraFields: ((_ event: EventView, _ out: inout OutputBuffer) -> Void)?
+
+    public init(clock: WallClock) {
+        self.clock = clock
+    }
+
+    /// The line for one event, for tests and one-off use (allocates).
+    public func line(_ ev: EventView) -> String {
+        var out = OutputBuffer(capacity: 4096)
+        append(ev, into: &out)
+        return out.string
+    }
+
+    /// `,"ns":{"mnt":` … — the key prefixes of the ns objects, index = slot.
+    static let nsKeys: [StaticString] = [
+        "\"mnt\":", ",\"net\":", ",\"pid\":", ",\"uts\":", ",\"ipc\":", ",\"user\":",
+        ",\"cgroup\":", ",\"time\":", ",\"pid_for_children\":", ",\"time_for_children\":",
+    ]
+
+    /// Appends one object and a newline.
+    public func append(_ ev: EventView, into out: inout OutputBuffer) {
+        out.append("{\"time\":\"")
+        clock.appendRFC3339(bootNs: ev.tsNs, into: &out)
+        out.append("\",\"ts_ns\":")
+        out.appendDecimal(ev.tsNs)
+        out.append(",\"event\":\"")
+        out.append(ev.type.staticName)
+        out.append("\",\"pid\":")
+        out.appendDecimal(ev.pid)
+        out.append(",\"tid\":")
+        out.appendDecimal(ev.tid)
+        out.append(",\"ppid\":")
+        out.appendDecimal(ev.ppid)
+        out.append(",\"ns_pid\":")
+        out.appendDecimal(ev.nsPid)
+        out.append(",\"comm\":")
+        out.appendJSONString(ev.comm)
+        out.append(",\"uid\":")
+        out.appendDecimal(ev.uid)
+        out.append(",\"gid\":")
+        out.appendDecimal(ev.gid)
+        out.append(",\"cgroup_id\":")
+        out.appendDecimal(ev.cgroupId)
+
+        out.append(",\"ns\":{")
+        for s in 0..<NamespaceSlot.count {
+            out.append(Self.nsKeys[s])
+            out.appendDecimal(ev.ns(s))
+        }
+        out.append("},\"ns_before\":{")
+        let changed = ev.changedSlots
+        if changed != 0 {
+            var first = true
+            for s in 0..<NamespaceSlot.count where changed & (UInt16(1) << UInt16(s)) != 0 {
+                if !first { out.append(byte: 0x2C) }
+                first = false
+                out.append(byte: 0x22)
+                out.append(NamespaceSlot.name(s))
+                out.append("\":")
+                out.appendDecimal(ev.nsBefore(s))
+            }
+        }
+        out.append("},\"flags\":")
+        if let (table, value) = ev.primaryFlags {
+            table.appendJSONArray(value, into: &out)
+        } else {
+            out.append("[]")
+        }
+
+        out.append(",\"args\":{")
+        appendArgs(ev, into: &out)
+        out.append("},\"ret\":")
+        out.appendDecimal(ev.ret)
+        out.append(",\"errno\":")
+        if ev.failed {
+            out.append(byte: 0x22)
+            Errno.appendName(ev.errno, into: &out)
+            out.append(byte: 0x22)
+        } else {
+            out.append("null")
+        }
+        out.append(",\"latency_ns\":")
+        out.appendDecimal(ev.latencyNs)
+        out.append(",\"truncated\":[")
+        if ev.type.hasStrings && ev.flags & 0xF != 0 {
+            var first = true
+            for s in 0..<EventLayout.stringSlots where ev.isTruncated(slot: s) {
+                guard let name = ev.type.stringSlotName(s) else { continue }
+                if !first { out.append(byte: 0x2C) }
+                first = false
+                out.appendQuoted(name)
+            }
+        }
+        out.append(byte: 0x5D)
+        if let extra = appendExtraFields { extra(ev, &out) }
+        out.append("}\n")
+    }
+
+    // MARK: args
+
+    func appendArgs(_ ev: EventView, into out: inout OutputBuffer) {
+        switch ev.type {
+        case .unshare:
+            out.append("\"flags_raw\":")
+            out.appendDecimal(ev.arg(0))
+
+        case .setns:
+            let pidfd = ev.aux(3) == 1
+            out.append("\"fd\":")
+            out.appendDecimal(ev.intArg(0))
+            out.append(",\"nstype\":\"")
+            FlagNames.appendSetnsType(ev.arg(1), into: &out)
+            out.append(pidfd ? "\",\"pidfd\":true" : "\",\"pidfd\":false")
+            out.append(",\"target_ns_type\":")
+            let t = ev.aux(0)
+            if pidfd || t == 0 {
+                out.append("null")
+            } else if let nt = NamespaceType(cloneFlag: t) {
+                out.appendQuoted(nt.staticName)
+            } else {
+                out.append(byte: 0x22)
+                FlagNames.namespaceTable.append(t, into: &out)
+                out.append(byte: 0x22)
+            }
+            out.append(",\"target_ns_inode\":")
+            if pidfd || t == 0 { out.append("null") } else { out.appendDecimal(ev.aux(1)) }
+            out.append(",\"target_pid\":")
+            if pidfd && ev.aux(2) != 0 { out.appendDecimal(ev.aux(2)) } else { out.append("null") }
+
+        case .clone, .clone3:
+            out.append("\"flags_raw\":")
+            out.appendDecimal(ev.type == .clone ? ev.arg(0) : ev.aux(0))
+            out.append(",\"exit_signal\":")
+            let sig = ev.exitSignal
+            if sig == 0 {
+                out.append("null")
+            } else {
+                out.append(byte: 0x22)
+                FlagNames.appendSignal(sig, into: &out)
+                out.append(byte: 0x22)
+            }
+            out.append(",\"child_pid\":")
+            let child = ev.childPid
+            if child == 0 { out.append("null") } else { out.appendDecimal(child) }
+
+        case .mount:
+            appendStringMember("source", ev, 0, first: true, into: &out)
+            appendStringMember("target", ev, 1, into: &out)
+            appendStringMember("fstype", ev, 2, into: &out)
+            appendStringMember("data", ev, 3, into: &out)
+            out.append(",\"flags_raw\":")
+            out.appendDecimal(ev.arg(3))
+
+        case .umount:
+            appendStringMember("target", ev, 0, first: true, into: &out)
+            out.append(",\"flags_raw\":")
+            out.appendDecimal(ev.arg(1))
+
+        case .pivotRoot:
+            appendStringMember("new_root", ev, 0, first: true, into: &out)
+            appendStringMember("put_old", ev, 1, into: &out)
+
+        case .fsopen:
+            appendStringMember("fsname", ev, 0, first: true, into: &out)
+            out.append(",\"flags_raw\":")
+            out.appendDecimal(ev.arg(1))
+
+        case .fsconfig:
+            let cmd = ev.arg(1)
+            out.append("\"fd\":")
+            out.appendDecimal(ev.intArg(0))
+            out.append(",\"cmd\":\"")
+            FlagNames.appendFsconfigCommand(cmd, into: &out)
+            out.append(byte: 0x22)
+            appendStringMember("key", ev, 0, into: &out)
+            if cmd == 1 || cmd == 3 || cmd == 4 {
+                appendStringMember("value", ev, 1, into: &out)
+            } else {
+                out.append(",\"value\":null")
+            }
+            out.append(",\"aux\":")
+            out.appendDecimal(ev.intArg(4))
+
+        case .fsmount:
+            out.append("\"fs_fd\":")
+            out.appendDecimal(ev.intArg(0))
+            out.append(",\"flags_raw\":")
+            out.appendDecimal(ev.arg(1))
+            out.append(",\"attr_flags\":")
+            FlagNames.mountAttrTable.appendJSONArray(ev.arg(2), into: &out)
+            out.append(",\"attr_flags_raw\":")
+            out.appendDecimal(ev.arg(2))
+
+        case .moveMount:
+            out.append("\"from_dfd\":")
+            out.appendDecimal(ev.intArg(0))
+            appendStringMember("from_path", ev, 0, into: &out)
+            out.append(",\"to_dfd\":")
+            out.appendDecimal(ev.intArg(2))
+            appendStringMember("to_path", ev, 1, into: &out)
+            out.append(",\"flags_raw\":")
+            out.appendDecimal(ev.arg(4))
+
+        case .openTree:
+            out.append("\"dfd\":")
+            out.appendDecimal(ev.intArg(0))
+            appendStringMember("filename", ev, 0, into: &out)
+            out.append(",\"flags_raw\":")
+            out.appendDecimal(ev.arg(2))
+
+        case .mountSetattr:
+            let set = ev.aux(0), clr = ev.aux(1), prop = ev.aux(2)
+            out.append("\"dfd\":")
+            out.appendDecimal(ev.intArg(0))
+            appendStringMember("path", ev, 0, into: &out)
+            out.append(",\"flags_raw\":")
+            out.appendDecimal(ev.arg(2))
+            out.append(",\"attr_set\":")
+            if ev.setsRelatime {
+                // the table never names 0; add MOUNT_ATTR_RELATIME explicitly
+                out.append(byte: 0x5B)
+                var first = true
+                FlagNames.mountAttrTable.forEach(set) { p in
+                    if !first { out.append(byte: 0x2C) }
+                    first = false
+                    out.append(byte: 0x22)
+                    p.append(into: &out)
+                    out.append(byte: 0x22)
+                }
+                if !first { out.append(byte: 0x2C) }
+                out.append("\"MOUNT_ATTR_RELATIME\"]")
+            } else {
+                FlagNames.mountAttrTable.appendJSONArray(set, into: &out)
+            }
+            out.append(",\"attr_clr\":")
+            FlagNames.mountAttrTable.appendJSONArray(clr, into: &out)
+            out.append(",\"propagation\":")
+            if prop == 0 {
+                out.append("null")
+            } else {
+                out.append(byte: 0x22)
+                FlagNames.propagationTable.append(prop, into: &out)
+                out.append(byte: 0x22)
+            }
+            out.append(",\"userns_fd\":")
+            if set & 0x10_0000 != 0 {
+                out.appendDecimal(Int32(truncatingIfNeeded: ev.aux(3)))
+            } else {
+                out.append("null")
+            }
+        }
+    }
+
+    /// `,"key":"…"`, or `null` for a NULL pointer or an unreadable string.
+    @inline(__always)
+    func appendStringMember(_ key: StaticString, _ ev: EventView, _ slot: Int, first: Bool = false,
+                            into out: inout OutputBuffer) {
+        out.append(first ? "\"" : ",\"")
+        out.append(key)
+        out.append("\":")
+        if ev.stringFault(slot: slot) || (ev.stringIsNull(slot: slot) && ev.stringLength(slot) == 0) {
+            out.append("null")
+        } else {
+            out.appendJSONString(ev.string(slot))
+        }
+    }
+}

@@ -1,0 +1,331 @@
+/// The human-readable format: one aligned line per event,
+/// `TIME PID COMM EVENT DETAIL`, e.g.
+///
+///     07:40:01.123456    4242 unshare          unshare       CLONE_NEWNS|CLONE_NEWNET mnt:[4026531841→4026532693] net:[4026531840→4026532696]
+///     07:40:01.123500    4242 mount            mount         tmpfs on /mnt type tmpfs (MS_NOSUID)
+///     07:40:01.123600    4242 mount            umount        /mnt (MNT_DETACH) = -1 EPERM
+///
+/// Every string from the traced process (comm, paths, mount data) is escaped with
+/// `OutputBuffer.appendTextEscaped`, so it cannot carry terminal control sequences.
+public struct TextFormatter {
+    public var color: Bool
+    public var clock: WallClock
+    /// Hook for later columns (e.g. the container): called after DETAIL, before the newline.
+    /// It appends its own leading space.
+    public var appendExtra: ((_ event: EventView, _ out: inout OutputBuffer) -> Void)?
+
+    public init(color: Bool, clock: WallClock) {
+        self.color = color
+        self.clock = clock
+    }
+
+    static let timeWidth = 15
+    static let pidWidth = 7
+    static let commWidth = 16
+    static let eventWidth = 13
+
+    static let reset: StaticString = "\u{1B}[0m"
+    static let nsColor: StaticString = "\u{1B}[36m"      // cyan: namespace events
+    static let mountColor: StaticString = "\u{1B}[33m"   // yellow: mount events
+    static let failColor: StaticString = "\u{1B}[1;31m"  // bold red: failures
+
+    /// `TIME            PID COMM             EVENT         DETAIL`
+    public func appendHeader(into out: inout OutputBuffer) {
+        out.append("TIME")
+        out.appendSpaces(Self.timeWidth - 4 + 1)
+        out.appendSpaces(Self.pidWidth - 3)
+        out.append("PID COMM")
+        out.appendSpaces(Self.commWidth - 4 + 1)
+        out.append("EVENT")
+        out.appendSpaces(Self.eventWidth - 5 + 1)
+        out.append("DETAIL\n")
+    }
+
+    /// The line for one event, for tests and the CLI's one-off use (allocates).
+    public func line(_ ev: EventView) -> String {
+        var out = OutputBuffer(capacity: 1024)
+        append(ev, into: &out)
+        return out.string
+    }
+
+    /// Appends one line, newline included.
+    public func append(_ ev: EventView, into out: inout OutputBuffer) {
+        clock.appendLocalTime(bootNs: ev.tsNs, into: &out)
+        out.append(byte: 0x20)
+        out.appendDecimal(UInt64(ev.pid), width: Self.pidWidth)
+        out.append(byte: 0x20)
+        let commStart = out.count
+        out.appendTextEscaped(ev.comm)
+        out.padColumns(since: commStart, width: Self.commWidth)
+        out.append(byte: 0x20)
+
+        let failed = ev.failed
+        if color { out.append(failed ? Self.failColor : (ev.type.isNamespaceEvent ? Self.nsColor : Self.mountColor)) }
+        out.append(ev.type.staticName)
+        let nameLen = ev.type.staticName.utf8CodeUnitCount
+        if color { out.append(Self.reset) }
+        out.appendSpaces(Self.eventWidth - nameLen + 1)
+
+        appendDetail(ev, into: &out)
+        if let extra = appendExtra { extra(ev, &out) }
+        out.append(byte: 0x0A)
+    }
+
+    // MARK: details
+
+    func appendDetail(_ ev: EventView, into out: inout OutputBuffer) {
+        switch ev.type {
+        case .unshare:
+            FlagNames.appendClone(ev.arg(0), syscall: .unshare, into: &out)
+            appendNsChanges(ev, into: &out)
+            appendResult(ev, into: &out)
+
+        case .setns:
+            let nstype = ev.arg(1)
+            if ev.aux(3) == 1 {
+                out.append("pidfd=")
+                out.appendDecimal(ev.intArg(0))
+                if ev.aux(2) != 0 {
+                    out.append(" (pid ")
+                    out.appendDecimal(ev.aux(2))
+                    out.append(byte: 0x29)
+                }
+                out.append(byte: 0x20)
+                FlagNames.appendSetnsType(nstype, into: &out)
+                appendNsChanges(ev, into: &out)
+            } else {
+                out.append("fd=")
+                out.appendDecimal(ev.intArg(0))
+                if nstype != 0 {
+                    out.append(" nstype=")
+                    FlagNames.appendSetnsType(nstype, into: &out)
+                }
+                let t = ev.aux(0)
+                if t != 0 {
+                    out.append(byte: 0x20)
+                    if let nt = NamespaceType(cloneFlag: t) {
+                        out.append(nt.staticName)
+                    } else {
+                        FlagNames.namespaceTable.append(t, into: &out)
+                    }
+                    out.append(":[")
+                    out.appendDecimal(ev.aux(1))
+                    out.append(byte: 0x5D)
+                }
+            }
+            appendResult(ev, into: &out)
+
+        case .clone, .clone3:
+            FlagNames.appendClone(ev.cloneFlags, syscall: .clone3, exitSignal: ev.exitSignal, into: &out)
+            if !ev.failed {
+                out.append(" child=")
+                out.appendDecimal(ev.childPid)
+            }
+            appendNsChanges(ev, into: &out)
+            appendResult(ev, always: false, showSuccess: false, into: &out)
+
+        case .mount:
+            if !ev.stringIsNull(slot: 0) && (ev.stringLength(0) > 0 || ev.stringFault(slot: 0)) {
+                appendString(ev, 0, quote: false, into: &out)
+                out.append(" on ")
+            }
+            appendString(ev, 1, quote: false, into: &out)
+            if !ev.stringIsNull(slot: 2) && (ev.stringLength(2) > 0 || ev.stringFault(slot: 2)) {
+                out.append(" type ")
+                appendString(ev, 2, quote: false, into: &out)
+            }
+            appendFlags(FlagNames.mountTable, FlagNames.stripMountMagic(ev.arg(3)), into: &out)
+            if !ev.stringIsNull(slot: 3) && (ev.stringLength(3) > 0 || ev.stringFault(slot: 3)) {
+                out.append(" data=")
+                appendString(ev, 3, quote: true, into: &out)
+            }
+            appendResult(ev, into: &out)
+
+        case .umount:
+            appendString(ev, 0, quote: false, into: &out)
+            appendFlags(FlagNames.umountTable, ev.arg(1), into: &out)
+            appendResult(ev, into: &out)
+
+        case .pivotRoot:
+            out.append("new_root=")
+            appendString(ev, 0, quote: false, into: &out)
+            out.append(" put_old=")
+            appendString(ev, 1, quote: false, into: &out)
+            appendResult(ev, into: &out)
+
+        case .fsopen:
+            appendString(ev, 0, quote: true, into: &out)
+            appendFlags(FlagNames.fsopenTable, ev.arg(1), into: &out)
+            appendResult(ev, always: true, into: &out)
+
+        case .fsconfig:
+            out.append("fd=")
+            out.appendDecimal(ev.intArg(0))
+            out.append(byte: 0x20)
+            let cmd = ev.arg(1)
+            FlagNames.appendFsconfigCommand(cmd, into: &out)
+            if !ev.stringIsNull(slot: 0) {
+                out.append(" key=")
+                appendString(ev, 0, quote: true, into: &out)
+            }
+            switch cmd {
+            case 1, 3, 4:   // SET_STRING, SET_PATH, SET_PATH_EMPTY
+                if !ev.stringIsNull(slot: 1) {
+                    out.append(" value=")
+                    appendString(ev, 1, quote: true, into: &out)
+                }
+                if cmd != 1 {
+                    out.append(" dfd=")
+                    appendDfd(ev.intArg(4), into: &out)
+                }
+            case 2:         // SET_BINARY: aux is the length
+                out.append(" value=<")
+                out.appendDecimal(ev.intArg(4))
+                out.append(" bytes>")
+            case 5:         // SET_FD
+                out.append(" value_fd=")
+                out.appendDecimal(ev.intArg(4))
+            default:
+                break
+            }
+            appendResult(ev, into: &out)
+
+        case .fsmount:
+            out.append("fs_fd=")
+            out.appendDecimal(ev.intArg(0))
+            appendFlags(FlagNames.fsmountTable, ev.arg(1), into: &out)
+            if ev.arg(2) != 0 {
+                out.append(" attr=")
+                FlagNames.mountAttrTable.append(ev.arg(2), into: &out)
+            }
+            appendResult(ev, always: true, into: &out)
+
+        case .moveMount:
+            out.append("from fd=")
+            appendDfd(ev.intArg(0), into: &out)
+            out.append(byte: 0x20)
+            appendString(ev, 0, quote: true, into: &out)
+            out.append(" to fd=")
+            appendDfd(ev.intArg(2), into: &out)
+            out.append(byte: 0x20)
+            appendString(ev, 1, quote: true, into: &out)
+            appendFlags(FlagNames.moveMountTable, ev.arg(4), into: &out)
+            appendResult(ev, into: &out)
+
+        case .openTree:
+            out.append("fd=")
+            appendDfd(ev.intArg(0), into: &out)
+            out.append(byte: 0x20)
+            appendString(ev, 0, quote: true, into: &out)
+            appendFlags(FlagNames.openTreeTable, ev.arg(2), into: &out)
+            appendResult(ev, always: true, into: &out)
+
+        case .mountSetattr:
+            out.append("fd=")
+            appendDfd(ev.intArg(0), into: &out)
+            out.append(byte: 0x20)
+            appendString(ev, 0, quote: true, into: &out)
+            appendFlags(FlagNames.atTable, ev.arg(2), into: &out)
+            let set = ev.aux(0), clr = ev.aux(1), prop = ev.aux(2)
+            let relatime = ev.setsRelatime
+            if set != 0 || relatime {
+                out.append(" attr_set=")
+                if set != 0 { FlagNames.mountAttrTable.append(set, into: &out) }
+                if relatime {
+                    if set != 0 { out.append(byte: 0x7C) }
+                    out.append("MOUNT_ATTR_RELATIME")
+                }
+            }
+            if clr != 0 {
+                out.append(" attr_clr=")
+                FlagNames.mountAttrTable.append(clr, into: &out)
+            }
+            if prop != 0 {
+                out.append(" propagation=")
+                FlagNames.propagationTable.append(prop, into: &out)
+            }
+            if set & 0x10_0000 != 0 {   // MOUNT_ATTR_IDMAP
+                out.append(" userns_fd=")
+                out.appendDecimal(Int32(truncatingIfNeeded: ev.aux(3)))
+            }
+            appendResult(ev, into: &out)
+        }
+    }
+
+    /// ` (A|B)` when value is not 0.
+    @inline(__always)
+    func appendFlags(_ table: FlagTable, _ value: UInt64, into out: inout OutputBuffer) {
+        guard value != 0 else { return }
+        out.append(" (")
+        table.append(value, into: &out)
+        out.append(byte: 0x29)
+    }
+
+    /// A string argument: escaped, `"…"` when `quote`, `…` after it when cut, `<fault>` when
+    /// unreadable, `NULL` for a NULL pointer.
+    func appendString(_ ev: EventView, _ slot: Int, quote: Bool, into out: inout OutputBuffer) {
+        if ev.stringFault(slot: slot) {
+            if ev.stringIsNull(slot: slot) { out.append("NULL") } else { out.append("<fault>") }
+            return
+        }
+        if ev.stringIsNull(slot: slot) && ev.stringLength(slot) == 0 {
+            out.append("NULL")
+            return
+        }
+        let s = ev.string(slot)
+        if quote { out.append(byte: 0x22) }
+        out.appendTextEscaped(s, quote: quote)
+        if quote { out.append(byte: 0x22) }
+        if ev.isTruncated(slot: slot) { out.append("…") }
+    }
+
+    /// A directory fd: AT_FDCWD for -100.
+    @inline(__always)
+    func appendDfd(_ fd: Int32, into out: inout OutputBuffer) {
+        if fd == -100 { out.append("AT_FDCWD") } else { out.appendDecimal(fd) }
+    }
+
+    /// ` slot:[before→after]` for every slot that changed.
+    func appendNsChanges(_ ev: EventView, into out: inout OutputBuffer) {
+        let changed = ev.changedSlots
+        guard changed != 0 else { return }
+        for s in 0..<NamespaceSlot.count where changed & (UInt16(1) << UInt16(s)) != 0 {
+            out.append(byte: 0x20)
+            out.append(NamespaceSlot.name(s))
+            out.append(":[")
+            out.appendDecimal(ev.nsBefore(s))
+            out.append("→")
+            out.appendDecimal(ev.ns(s))
+            out.append(byte: 0x5D)
+        }
+    }
+
+    /// ` = -1 EPERM` on failure; ` = N` on success when `always` (fd-returning calls) or
+    /// when a 0-returning call returned something else.
+    func appendResult(_ ev: EventView, always: Bool = false, showSuccess: Bool = true, into out: inout OutputBuffer) {
+        if ev.failed {
+            if color { out.append(Self.failColor) }
+            out.append(" = -1 ")
+            Errno.appendName(ev.errno, into: &out)
+            if color { out.append(Self.reset) }
+        } else if showSuccess && (always || ev.ret != 0) {
+            out.append(" = ")
+            out.appendDecimal(ev.ret)
+        }
+    }
+}
+
+extension EventView {
+    /// clone/clone3: the child's host pid (aux[2]), or ret when aux[2] is 0; 0 on failure.
+    public var childPid: UInt64 {
+        guard type == .clone || type == .clone3, !failed else { return 0 }
+        let a = aux(2)
+        return a != 0 ? a : (ret > 0 ? UInt64(ret) : 0)
+    }
+
+    /// mount_setattr resets atime to relatime: attr_clr has all of MOUNT_ATTR__ATIME and
+    /// attr_set none of it (MOUNT_ATTR_RELATIME is 0, so it is otherwise invisible).
+    public var setsRelatime: Bool {
+        type == .mountSetattr && aux(1) & 0x70 == 0x70 && aux(0) & 0x70 == 0
+    }
+}

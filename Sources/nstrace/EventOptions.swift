@@ -1,0 +1,82 @@
+import ArgumentParser
+import NstraceCore
+
+/// Output format names, as in kubectl's `-o`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+enum ColorMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
+/// The event filters every command that shows events takes.
+struct FilterOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Only events of this process or thread id (repeatable).", valueName: "PID"))
+    var pid: [UInt32] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only events of processes with this command name (repeatable).", valueName: "COMM"))
+    var comm: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Only these events, comma-separated: \(EventType.allCases.map(\.name).joined(separator: ",")).",
+        valueName: "LIST"))
+    var event: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Only events touching these namespace types, comma-separated: \(NamespaceType.allCases.map(\.name).joined(separator: ",")).",
+        valueName: "LIST"))
+    var ns: [String] = []
+
+    @Flag(name: .long, help: "Only failed calls.")
+    var failed = false
+
+    func validate() throws {
+        _ = try makeFilter()
+    }
+
+    func makeFilter() throws -> EventFilter {
+        var events = Set<EventType>()
+        for name in Self.split(event) {
+            guard let type = EventType(name: name) else {
+                throw ValidationError("unknown event '\(name)'; known: \(EventType.allCases.map(\.name).joined(separator: ", "))")
+            }
+            events.insert(type)
+        }
+        var nsTypes = Set<NamespaceType>()
+        for name in Self.split(ns) {
+            guard let type = NamespaceType(name: name) else {
+                throw ValidationError("unknown namespace type '\(name)'; known: \(NamespaceType.allCases.map(\.name).joined(separator: ", "))")
+            }
+            nsTypes.insert(type)
+        }
+        for name in comm where name.utf8.count > 15 {
+            throw ValidationError("--comm '\(name)' is longer than the kernel's 15-byte command name")
+        }
+        return EventFilter(pids: Set(pid), comms: comm, events: events, nsTypes: nsTypes, failedOnly: failed)
+    }
+
+    private static func split(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }.map { String($0).lowercased() }.filter { !$0.isEmpty }
+    }
+}
+
+/// `8M`, `512K`, `1G` or plain bytes.
+struct ByteSize: ExpressibleByArgument {
+    let bytes: UInt64
+
+    init?(argument: String) {
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var text = argument.uppercased()
+        if text.hasSuffix("B") { text.removeLast() }
+        var multiplier: UInt64 = 1
+        if let last = text.last, let unit = units[last] {
+            multiplier = unit
+            text.removeLast()
+        }
+        guard let value = UInt64(text), value > 0 else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { return nil }
+        self.bytes = bytes
+    }
+}

@@ -1,0 +1,122 @@
+import XCTest
+import NstraceABI
+@testable import NstraceCore
+
+final class ABILayoutTests: XCTestCase {
+    func testSizeStrideAlignment() {
+        XCTAssertEqual(MemoryLayout<nst_event>.size, 256)
+        XCTAssertEqual(MemoryLayout<nst_event>.stride, 256)
+        XCTAssertEqual(MemoryLayout<nst_event>.alignment, 8)
+        XCTAssertEqual(MemoryLayout<nst_strings>.size, 4 * 512)
+        XCTAssertEqual(EventLayout.headerSize, 256)
+        XCTAssertEqual(EventLayout.recordSizeWithStrings, 256 + 2048)
+        XCTAssertEqual(Int(NST_ABI_VERSION), 1)
+    }
+
+    func testFieldOffsets() {
+        typealias L = MemoryLayout<nst_event>
+        let expected: [(PartialKeyPath<nst_event>, Int, Int, String)] = [
+            (\nst_event.ts_ns, 0, 8, "ts_ns"),
+            (\nst_event.latency_ns, 8, 8, "latency_ns"),
+            (\nst_event.cgroup_id, 16, 8, "cgroup_id"),
+            (\nst_event.ret, 24, 8, "ret"),
+            (\nst_event.args, 32, 48, "args"),
+            (\nst_event.aux, 80, 32, "aux"),
+            (\nst_event.pid, 112, 4, "pid"),
+            (\nst_event.tid, 116, 4, "tid"),
+            (\nst_event.ppid, 120, 4, "ppid"),
+            (\nst_event.ns_pid, 124, 4, "ns_pid"),
+            (\nst_event.uid, 128, 4, "uid"),
+            (\nst_event.gid, 132, 4, "gid"),
+            (\nst_event.ns, 136, 40, "ns"),
+            (\nst_event.ns_before, 176, 40, "ns_before"),
+            (\nst_event.flags, 216, 4, "flags"),
+            (\nst_event.type, 220, 2, "type"),
+            (\nst_event.size, 222, 2, "size"),
+            (\nst_event.str_len, 224, 8, "str_len"),
+            (\nst_event.cpu, 232, 4, "cpu"),
+            (\nst_event._reserved, 236, 4, "_reserved"),
+            (\nst_event.comm, 240, 16, "comm"),
+        ]
+        var end = 0
+        for (kp, off, size, name) in expected {
+            XCTAssertEqual(L.offset(of: kp), off, name)
+            XCTAssertEqual(off, end, "gap before \(name)")
+            end = off + size
+        }
+        XCTAssertEqual(end, 256)
+
+        let e = nst_event()
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.args), 48)
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.aux), 32)
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.ns), 40)
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.ns_before), 40)
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.str_len), 8)
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.comm), 16)
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.ret), 8)
+        XCTAssertEqual(MemoryLayout.size(ofValue: e.type), 2)
+
+        // the decoder's own offset table
+        XCTAssertEqual(L.offset(of: \.ts_ns), EventLayout.tsNs)
+        XCTAssertEqual(L.offset(of: \.latency_ns), EventLayout.latencyNs)
+        XCTAssertEqual(L.offset(of: \.cgroup_id), EventLayout.cgroupId)
+        XCTAssertEqual(L.offset(of: \.ret), EventLayout.ret)
+        XCTAssertEqual(L.offset(of: \.args), EventLayout.args)
+        XCTAssertEqual(L.offset(of: \.aux), EventLayout.aux)
+        XCTAssertEqual(L.offset(of: \.pid), EventLayout.pid)
+        XCTAssertEqual(L.offset(of: \.tid), EventLayout.tid)
+        XCTAssertEqual(L.offset(of: \.ppid), EventLayout.ppid)
+        XCTAssertEqual(L.offset(of: \.ns_pid), EventLayout.nsPid)
+        XCTAssertEqual(L.offset(of: \.uid), EventLayout.uid)
+        XCTAssertEqual(L.offset(of: \.gid), EventLayout.gid)
+        XCTAssertEqual(L.offset(of: \.ns), EventLayout.ns)
+        XCTAssertEqual(L.offset(of: \.ns_before), EventLayout.nsBefore)
+        XCTAssertEqual(L.offset(of: \.flags), EventLayout.flags)
+        XCTAssertEqual(L.offset(of: \.type), EventLayout.type)
+        XCTAssertEqual(L.offset(of: \.size), EventLayout.size)
+        XCTAssertEqual(L.offset(of: \.str_len), EventLayout.strLen)
+        XCTAssertEqual(L.offset(of: \.cpu), EventLayout.cpu)
+        XCTAssertEqual(L.offset(of: \._reserved), EventLayout.reserved)
+        XCTAssertEqual(L.offset(of: \.comm), EventLayout.comm)
+    }
+
+    func testConstants() {
+        XCTAssertEqual(EventType.unshare.rawValue, UInt16(NST_EV_UNSHARE))
+        XCTAssertEqual(EventType.setns.rawValue, UInt16(NST_EV_SETNS))
+        XCTAssertEqual(EventType.clone.rawValue, UInt16(NST_EV_CLONE))
+        XCTAssertEqual(EventType.clone3.rawValue, UInt16(NST_EV_CLONE3))
+        XCTAssertEqual(EventType.mount.rawValue, UInt16(NST_EV_MOUNT))
+        XCTAssertEqual(EventType.umount.rawValue, UInt16(NST_EV_UMOUNT))
+        XCTAssertEqual(EventType.pivotRoot.rawValue, UInt16(NST_EV_PIVOT_ROOT))
+        XCTAssertEqual(EventType.fsopen.rawValue, UInt16(NST_EV_FSOPEN))
+        XCTAssertEqual(EventType.fsconfig.rawValue, UInt16(NST_EV_FSCONFIG))
+        XCTAssertEqual(EventType.fsmount.rawValue, UInt16(NST_EV_FSMOUNT))
+        XCTAssertEqual(EventType.moveMount.rawValue, UInt16(NST_EV_MOVE_MOUNT))
+        XCTAssertEqual(EventType.openTree.rawValue, UInt16(NST_EV_OPEN_TREE))
+        XCTAssertEqual(EventType.mountSetattr.rawValue, UInt16(NST_EV_MOUNT_SETATTR))
+        XCTAssertEqual(EventType.allCases.count, Int(NST_EV_MAX))
+        for t in EventType.allCases {
+            XCTAssertEqual(t.hasStrings, nst_event_has_strings(t.rawValue) != 0, t.name)
+        }
+
+        XCTAssertEqual(NamespaceSlot.count, 10)
+        XCTAssertEqual(NamespaceType.mnt.rawValue, Int(NST_NS_MNT))
+        XCTAssertEqual(NamespaceType.net.rawValue, Int(NST_NS_NET))
+        XCTAssertEqual(NamespaceType.pid.rawValue, Int(NST_NS_PID))
+        XCTAssertEqual(NamespaceType.uts.rawValue, Int(NST_NS_UTS))
+        XCTAssertEqual(NamespaceType.ipc.rawValue, Int(NST_NS_IPC))
+        XCTAssertEqual(NamespaceType.user.rawValue, Int(NST_NS_USER))
+        XCTAssertEqual(NamespaceType.cgroup.rawValue, Int(NST_NS_CGROUP))
+        XCTAssertEqual(NamespaceType.time.rawValue, Int(NST_NS_TIME))
+        XCTAssertEqual(NamespaceSlot.pidForChildren, 8)
+        XCTAssertEqual(NamespaceSlot.timeForChildren, 9)
+
+        XCTAssertEqual(EventFlags.truncated(0), NST_F_STR0_TRUNC)
+        XCTAssertEqual(EventFlags.truncated(3), NST_F_STR3_TRUNC)
+        XCTAssertEqual(EventFlags.fault(0), NST_F_STR0_FAULT)
+        XCTAssertEqual(EventFlags.fault(3), NST_F_STR3_FAULT)
+        XCTAssertEqual(EventFlags.nsBefore, NST_F_NS_BEFORE)
+        XCTAssertEqual(EventLayout.stringSlotSize, 512)
+        XCTAssertEqual(EventLayout.commSize, 16)
+    }
+}
