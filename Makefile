@@ -20,7 +20,7 @@ BPF_CFLAGS   := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # nsenter; iproute2: ip netns).
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool util-linux iproute2 python3
 
-.PHONY: all deps bpf check-generated build release run test unit-test integration-test bench clean
+.PHONY: all deps deps-runtimes bpf check-generated build release run test unit-test integration-test bench clean
 
 all: build
 
@@ -32,6 +32,11 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+
+# The container runtimes the end-to-end tests drive (runc, crun, containerd, docker.io, podman,
+# busybox-static for their rootfs): a quick no-op when they are installed.
+deps-runtimes: deps
+	@bash Tests/NstraceContainerTests/runtimes.sh install
 
 # The skeleton embeds the compiled programs, so `swift build` needs no clang; it is committed.
 bpf: $(SKELETON)
@@ -63,7 +68,7 @@ run: release
 	.build/release/nstrace $(ARGS)
 
 # swift test builds every product first: the tests run the real nstrace and nstrace-testdriver.
-test: deps check-generated
+test: deps deps-runtimes check-generated
 	$(SWIFT) test --disable-swift-testing
 
 unit-test:
@@ -73,7 +78,7 @@ integration-test: build
 	$(SWIFT) test --filter NstraceIntegrationTests
 
 bench: release
-	.build/release/nstrace-bench
+	.build/release/nstrace-bench --nstrace .build/release/nstrace
 
 clean:
 	rm -rf .build $(BPF_OUT)

@@ -19,7 +19,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]
         ),
         // Decoding, formatting, filtering, containers, files, analysis: knows nothing of libbpf.
-        .target(name: "NstraceCore", dependencies: ["NstraceABI"]),
+        .target(name: "NstraceCore", dependencies: ["NstraceABI", "CZlib"]),
+        // zlib (crc32, deflate, inflate) for trace files; zlib1g-dev.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The thin typed layer over libbpf: open, configure, load, attach, ring buffer, counters.
         .target(name: "NstraceBPF", dependencies: ["CLibbpf", "NstraceABI", "NstraceCore"]),
         .executableTarget(
@@ -31,7 +33,10 @@ let package = Package(
         ),
         // Makes the exact syscalls the integration tests expect to see (C: no runtime threads).
         .executableTarget(name: "nstrace-testdriver"),
+        .executableTarget(name: "nstrace-bench", dependencies: ["NstraceCore"]),
         .testTarget(name: "NstraceCoreTests", dependencies: ["NstraceCore", "NstraceABI"]),
         .testTarget(name: "NstraceIntegrationTests", dependencies: ["NstraceCore"]),
+        // Real runtimes (runc, crun, containerd, dockerd, podman) driven by runtimes.sh.
+        .testTarget(name: "NstraceContainerTests", dependencies: [], exclude: ["runtimes.sh"]),
     ]
 )

@@ -56,6 +56,8 @@ struct {
 /* What the enter program leaves for the exit program of the same thread. */
 struct pending {
     __u64 ts_ns;
+    __u64 nsproxy;  /* the task's nsproxy and cred at enter: unchanged at exit means */
+    __u64 cred;     /* unchanged namespaces, and the ~12 reads of them can be skipped */
     __u64 args[6];
     __u64 aux[4];
     __u32 ns_before[NST_NS_SLOTS];
@@ -71,6 +73,15 @@ struct {
     __type(key, __u32);            /* tid */
     __type(value, struct pending);
 } pending SEC(".maps");
+
+/* Container-runtime process trees, followed in the kernel so that only they reach user space:
+ * tgid -> the tgid of the runtime process (runc, crun, a shim, conmon) whose tree it is in. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u32);
+} runtime_tree SEC(".maps");
 
 /* struct pending is too large to build comfortably on the 512-byte BPF stack. */
 struct {
@@ -203,6 +214,8 @@ static __always_inline int enter_ns(__u16 type, struct trace_event_raw_sys_enter
         return 0;
     struct task_struct *t = (void *)bpf_get_current_task();
     read_namespaces(t, p->ns_before);
+    p->nsproxy = (__u64)BPF_CORE_READ(t, nsproxy);
+    p->cred = (__u64)BPF_CORE_READ(t, cred);
     p->flags = NST_F_NS_BEFORE;
     if (type == NST_EV_SETNS)
         resolve_setns_fd(t, p->args[0], p);
@@ -248,7 +261,19 @@ int enter_clone3(struct trace_event_raw_sys_enter *ctx)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
+    __u32 child_tgid = BPF_CORE_READ(child, tgid);
+
+    /* a new process of a runtime's tree stays in it (threads share their tgid's entry) */
+    if (child_tgid != tgid) {
+        __u32 *root = bpf_map_lookup_elem(&runtime_tree, &tgid);
+        if (root) {
+            __u32 r = *root;
+            bpf_map_update_elem(&runtime_tree, &child_tgid, &r, BPF_ANY);
+        }
+    }
+
     struct pending *p = bpf_map_lookup_elem(&pending, &tid);
     if (!p || (p->type != NST_EV_CLONE && p->type != NST_EV_CLONE3))
         return 0;
@@ -375,6 +400,9 @@ static __always_inline void fill_task(struct nst_event *e, struct task_struct *t
     e->cgroup_id = bpf_get_current_cgroup_id();
     e->cpu = bpf_get_smp_processor_id();
     bpf_get_current_comm(e->comm, sizeof(e->comm));
+    __u32 tgid = e->pid;
+    __u32 *root = bpf_map_lookup_elem(&runtime_tree, &tgid);
+    e->lineage = root ? *root : 0;
 }
 
 /* Wake the reader only when enough is pending: a wakeup per event costs ~2 us. */
@@ -405,6 +433,13 @@ static __always_inline void fill_event(struct nst_event *e, struct pending *p, l
 #pragma unroll
         for (int i = 0; i < NST_NS_SLOTS; i++)
             e->ns[i] = p->child_ns[i];
+    } else if ((p->flags & NST_F_NS_BEFORE) && p->type != NST_EV_CLONE && p->type != NST_EV_CLONE3 &&
+               p->nsproxy == (__u64)BPF_CORE_READ(t, nsproxy) && p->cred == (__u64)BPF_CORE_READ(t, cred)) {
+        /* unshare and setns swap in a new nsproxy (or cred, for user namespaces) when they
+         * change anything: the same pointers mean the same namespaces as at enter */
+#pragma unroll
+        for (int i = 0; i < NST_NS_SLOTS; i++)
+            e->ns[i] = p->ns_before[i];
     } else {
         read_namespaces(t, e->ns);
     }
@@ -476,3 +511,134 @@ SEC("tracepoint/syscalls/sys_exit_open_tree")
 int exit_open_tree(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx); }
 SEC("tracepoint/syscalls/sys_exit_mount_setattr")
 int exit_mount_setattr(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx); }
+
+/* ---- container runtimes and cgroups: what user space needs to attribute events --------- */
+
+/* A process whose new program is one of these starts (or restarts) a lineage. comm is the
+ * basename of the program, cut to 15 bytes: "containerd-shim-runc-v2" reads "containerd-shim". */
+static __always_inline bool is_runtime_comm(const char *c)
+{
+    if (c[0] == 'r' && c[1] == 'u' && c[2] == 'n' && c[3] == 'c' && (c[4] == 0 || c[4] == ':'))
+        return true; /* runc, and runc:[0:PARENT] & co */
+    if (c[0] == 'c' && c[1] == 'r' && c[2] == 'u' && c[3] == 'n' && c[4] == 0)
+        return true;
+    if (c[0] == 'c' && c[1] == 'o' && c[2] == 'n' && c[3] == 'm' && c[4] == 'o' && c[5] == 'n' && c[6] == 0)
+        return true;
+    if (c[0] == 'y' && c[1] == 'o' && c[2] == 'u' && c[3] == 'k' && c[4] == 'i' && c[5] == 0)
+        return true;
+    const char shim[] = "containerd-shim";
+#pragma unroll
+    for (int i = 0; i < 15; i++)
+        if (c[i] != shim[i])
+            return false;
+    return true;
+}
+
+static __always_inline struct nst_record *reserve_record(void)
+{
+    struct nst_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+    if (!r) {
+        count(NST_STAT_LOST_RINGBUF);
+        return NULL;
+    }
+    __builtin_memset(&r->ev, 0, sizeof(r->ev));
+    r->ev.size = sizeof(*r);
+    r->ev.ts_ns = bpf_ktime_get_boot_ns();
+    return r;
+}
+
+static __always_inline void submit_record(struct nst_record *r)
+{
+    bpf_ringbuf_submit(r, wakeup_flag());
+    count(NST_STAT_EVENTS);
+}
+
+/* Every exec passes here: leave at once unless a runtime, or a task of a runtime's tree, execs. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    char comm[16];
+    bpf_get_current_comm(comm, sizeof(comm));
+    bool runtime = is_runtime_comm(comm);
+    __u32 *root = bpf_map_lookup_elem(&runtime_tree, &tgid);
+    if ((!root && !runtime) || tgid == self_tgid)
+        return 0;
+    __u32 before = root ? *root : 0;
+    if (root && !runtime) {
+        /* runc re-executes itself through /proc/self/exe (comm "exe"): still the runtime */
+        char file[16] = {};
+        bpf_probe_read_kernel_str(file, sizeof(file), BPF_CORE_READ(bprm, filename));
+        const char self_exe[] = "/proc/self/exe";
+        runtime = true;
+#pragma unroll
+        for (int i = 0; i < sizeof(self_exe); i++)
+            if (file[i] != self_exe[i])
+                runtime = false;
+    }
+
+    if (runtime)
+        bpf_map_update_elem(&runtime_tree, &tgid, &tgid, BPF_ANY);
+    else /* the runtime started the container's program: the cgroup and namespaces say the rest */
+        bpf_map_delete_elem(&runtime_tree, &tgid);
+
+    struct nst_record *r = reserve_record();
+    if (!r)
+        return 0;
+    struct task_struct *t = (void *)bpf_get_current_task();
+    fill_task(&r->ev, t);
+    read_namespaces(t, r->ev.ns);
+    r->ev.type = NST_EV_EXEC;
+    r->ev.aux[0] = before;
+    r->ev.aux[1] = runtime;
+    r->ev.lineage = runtime ? tgid : 0;
+
+    long n = bpf_probe_read_kernel_str(r->s.str[0], NST_STR_LEN, BPF_CORE_READ(bprm, filename));
+    if (n > 0)
+        r->ev.str_len[0] = n - 1;
+    /* argv: the new program's arguments, already on its stack */
+    unsigned long start = BPF_CORE_READ(t, mm, arg_start), end = BPF_CORE_READ(t, mm, arg_end);
+    unsigned long len = end - start;
+    if (len > NST_STR_LEN) {
+        len = NST_STR_LEN;
+        r->ev.flags |= NST_F_STR1_TRUNC;
+    }
+    if (len > 0 && bpf_probe_read_user(r->s.str[1], len, (void *)start) == 0)
+        r->ev.str_len[1] = len == NST_STR_LEN ? NST_STR_LEN - 1 : len - 1; /* without the last NUL */
+    submit_record(r);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit_task, struct task_struct *p)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    if ((__u32)pid_tgid != pid_tgid >> 32) /* a thread: the process lives on */
+        return 0;
+    __u32 tgid = pid_tgid >> 32;
+    bpf_map_delete_elem(&runtime_tree, &tgid);
+    return 0;
+}
+
+/* A container's cgroup may be gone a millisecond after its last event: keep its path now. */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+    int hierarchy = BPF_CORE_READ(cgrp, root, hierarchy_id);
+    if (hierarchy != 0) /* hierarchy 0 is cgroup v2, whose ids bpf_get_current_cgroup_id() gives */
+        return 0;
+    struct nst_record *r = reserve_record();
+    if (!r)
+        return 0;
+    fill_task(&r->ev, (void *)bpf_get_current_task());
+    r->ev.type = NST_EV_CGROUP_MKDIR;
+    r->ev.aux[0] = BPF_CORE_READ(cgrp, kn, id);
+    r->ev.aux[1] = hierarchy;
+    long n = bpf_probe_read_kernel_str(r->s.str[0], NST_STR_LEN, path);
+    if (n > 0)
+        r->ev.str_len[0] = n - 1;
+    if (n == NST_STR_LEN)
+        r->ev.flags |= NST_F_STR0_TRUNC;
+    submit_record(r);
+    return 0;
+}

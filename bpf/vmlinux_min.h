@@ -114,6 +114,19 @@ struct fdtable {
 };
 struct files_struct { struct fdtable *fdt; };
 
+struct mm_struct {
+    unsigned long arg_start;
+    unsigned long arg_end;
+};
+struct linux_binprm { const char *filename; };
+
+struct kernfs_node { u64 id; };
+struct cgroup_root { int hierarchy_id; };
+struct cgroup {
+    struct kernfs_node *kn;
+    struct cgroup_root *root;
+};
+
 struct task_struct {
     pid_t pid;
     pid_t tgid;
@@ -123,6 +136,8 @@ struct task_struct {
     const struct cred *cred;
     struct files_struct *files;
     struct nsproxy *nsproxy;
+    struct mm_struct *mm;
+    char comm[16];
 };
 
 /* clone3's argument block (uapi, not relocated: it is user memory). */

@@ -13,7 +13,7 @@ public enum Preflight {
         let caps = effectiveCapabilities()
         let capSysAdmin: UInt64 = 1 << 21, capPerfmon: UInt64 = 1 << 38, capBPF: UInt64 = 1 << 39
         if caps & capSysAdmin != 0 || (caps & capPerfmon != 0 && caps & capBPF != 0) { return }
-        throw PreflightError("nstrace needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs: run it with sudo")
+        throw PreflightError("loading BPF programs needs root (or CAP_BPF and CAP_PERFMON): run nstrace with sudo")
     }
 
     /// CO-RE relocations need the kernel's own type information.

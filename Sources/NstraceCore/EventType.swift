@@ -15,6 +15,10 @@ public enum EventType: UInt16, CaseIterable, Sendable {
     case moveMount = 11
     case openTree = 12
     case mountSetattr = 13
+    /// Not syscalls: an exec in a container runtime's process tree, and a new cgroup v2
+    /// directory. They feed container attribution; live shows them only when asked (`--event exec`).
+    case exec = 14
+    case cgroupMkdir = 15
 
     /// The syscall name as the user types it (`--event pivot_root`) and as JSON `event` shows it.
     public var name: String { String(describing: staticName) }
@@ -35,6 +39,8 @@ public enum EventType: UInt16, CaseIterable, Sendable {
         case .moveMount: "move_mount"
         case .openTree: "open_tree"
         case .mountSetattr: "mount_setattr"
+        case .exec: "exec"
+        case .cgroupMkdir: "cgroup_mkdir"
         }
     }
 
@@ -48,7 +54,8 @@ public enum EventType: UInt16, CaseIterable, Sendable {
     /// True for the events whose records carry `struct nst_strings` (nst_event_has_strings()).
     public var hasStrings: Bool {
         switch self {
-        case .mount, .umount, .pivotRoot, .fsopen, .fsconfig, .moveMount, .openTree, .mountSetattr: true
+        case .mount, .umount, .pivotRoot, .fsopen, .fsconfig, .moveMount, .openTree, .mountSetattr,
+             .exec, .cgroupMkdir: true
         case .unshare, .setns, .clone, .clone3, .fsmount: false
         }
     }
@@ -61,8 +68,19 @@ public enum EventType: UInt16, CaseIterable, Sendable {
         }
     }
 
-    /// Every event other than the namespace events changes or prepares mounts.
-    public var isMountEvent: Bool { !isNamespaceEvent }
+    /// The events that change or prepare mounts.
+    public var isMountEvent: Bool {
+        switch self {
+        case .mount, .umount, .pivotRoot, .fsopen, .fsconfig, .fsmount, .moveMount, .openTree, .mountSetattr: true
+        default: false
+        }
+    }
+
+    /// exec and cgroup_mkdir: bookkeeping for container attribution, not part of the timeline.
+    public var isInternal: Bool { self == .exec || self == .cgroupMkdir }
+
+    /// The timeline's events: what live shows unless `--event` names others.
+    public static let timelineCases: [EventType] = allCases.filter { !$0.isInternal }
 
     /// Names of the string slots of this event, in slot order (as JSON `args` keys and in
     /// JSON `truncated`). Empty for events without strings.
@@ -76,6 +94,8 @@ public enum EventType: UInt16, CaseIterable, Sendable {
         case .moveMount: ["from_path", "to_path"]
         case .openTree: ["filename"]
         case .mountSetattr: ["path"]
+        case .exec: ["filename", "argv"]
+        case .cgroupMkdir: ["path"]
         default: []
         }
     }
@@ -98,6 +118,9 @@ public enum EventType: UInt16, CaseIterable, Sendable {
         case (.moveMount, 1): "to_path"
         case (.openTree, 0): "filename"
         case (.mountSetattr, 0): "path"
+        case (.exec, 0): "filename"
+        case (.exec, 1): "argv"
+        case (.cgroupMkdir, 0): "path"
         default: nil
         }
     }

@@ -56,7 +56,7 @@ public enum EventLayout {
     public static let size = 222
     public static let strLen = 224       // 4 × u16
     public static let cpu = 232
-    public static let reserved = 236
+    public static let lineage = 236
     public static let comm = 240         // 16 bytes
     public static let headerSize = 256
     public static let stringSlots = Int(NST_STR_SLOTS)
@@ -227,4 +227,25 @@ public struct EventView {
 
     /// The errno of a failed call, 0 on success.
     @inlinable public var errno: Int32 { failed ? Int32(-header.ret) : 0 }
+}
+
+extension EventView {
+    /// The arguments of an exec event's argv slot (NUL-separated, as /proc/PID/cmdline), in order.
+    public func forEachArgument(_ body: (UnsafeRawBufferPointer) -> Void) {
+        guard type == .exec else { return }
+        let argv = string(1)
+        var start = 0
+        for i in 0..<argv.count where argv[i] == 0 {
+            body(UnsafeRawBufferPointer(rebasing: argv[start..<i]))
+            start = i + 1
+        }
+        if start < argv.count { body(UnsafeRawBufferPointer(rebasing: argv[start..<argv.count])) }
+    }
+
+    /// exec: the argv as Strings (for attribution, not the per-event output path).
+    public var arguments: [String] {
+        var result: [String] = []
+        forEachArgument { result.append(String(decoding: $0, as: UTF8.self)) }
+        return result
+    }
 }

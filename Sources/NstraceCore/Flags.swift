@@ -380,7 +380,7 @@ extension EventView {
         case .moveMount: return (FlagNames.moveMountTable, arg(4))
         case .openTree: return (FlagNames.openTreeTable, arg(2))
         case .mountSetattr: return (FlagNames.atTable, arg(2))
-        case .pivotRoot, .fsconfig: return nil
+        case .pivotRoot, .fsconfig, .exec, .cgroupMkdir: return nil
         }
     }
 }

@@ -256,6 +256,25 @@ public struct JSONFormatter {
             } else {
                 out.append("null")
             }
+
+        case .exec:
+            appendStringMember("filename", ev, 0, first: true, into: &out)
+            out.append(",\"argv\":[")
+            var first = true
+            ev.forEachArgument { arg in
+                if !first { out.append(byte: 0x2C) }
+                first = false
+                out.appendJSONString(arg)
+            }
+            out.append("],\"runtime\":")
+            out.append(ev.aux(1) != 0 ? "true" : "false")
+            out.append(",\"lineage_before\":")
+            if ev.aux(0) == 0 { out.append("null") } else { out.appendDecimal(ev.aux(0)) }
+
+        case .cgroupMkdir:
+            appendStringMember("path", ev, 0, first: true, into: &out)
+            out.append(",\"cgroup\":")
+            out.appendDecimal(ev.aux(0))
         }
     }
 

@@ -13,6 +13,9 @@ public struct TextFormatter {
     /// Hook for later columns (e.g. the container): called after DETAIL, before the newline.
     /// It appends its own leading space.
     public var appendExtra: ((_ event: EventView, _ out: inout OutputBuffer) -> Void)?
+    /// The CONTAINER column (after COMM) when set: appends the event's container label, or
+    /// nothing for the host (shown as `-`); the formatter pads it.
+    public var containerColumn: ((_ event: EventView, _ out: inout OutputBuffer) -> Void)?
 
     public init(color: Bool, clock: WallClock) {
         self.color = color
@@ -23,6 +26,7 @@ public struct TextFormatter {
     static let pidWidth = 7
     static let commWidth = 16
     static let eventWidth = 13
+    static let containerWidth = 12
 
     static let reset: StaticString = "\u{1B}[0m"
     static let nsColor: StaticString = "\u{1B}[36m"      // cyan: namespace events
@@ -36,6 +40,10 @@ public struct TextFormatter {
         out.appendSpaces(Self.pidWidth - 3)
         out.append("PID COMM")
         out.appendSpaces(Self.commWidth - 4 + 1)
+        if containerColumn != nil {
+            out.append("CONTAINER")
+            out.appendSpaces(Self.containerWidth - 9 + 1)
+        }
         out.append("EVENT")
         out.appendSpaces(Self.eventWidth - 5 + 1)
         out.append("DETAIL\n")
@@ -58,6 +66,13 @@ public struct TextFormatter {
         out.appendTextEscaped(ev.comm)
         out.padColumns(since: commStart, width: Self.commWidth)
         out.append(byte: 0x20)
+        if let containerColumn {
+            let start = out.count
+            containerColumn(ev, &out)
+            if out.count == start { out.append(byte: 0x2D) }
+            out.padColumns(since: start, width: Self.containerWidth)
+            out.append(byte: 0x20)
+        }
 
         let failed = ev.failed
         if color { out.append(failed ? Self.failColor : (ev.type.isNamespaceEvent ? Self.nsColor : Self.mountColor)) }
@@ -249,6 +264,24 @@ public struct TextFormatter {
                 out.appendDecimal(Int32(truncatingIfNeeded: ev.aux(3)))
             }
             appendResult(ev, into: &out)
+
+        case .exec:
+            appendString(ev, 0, quote: false, into: &out)
+            out.append(" [")
+            var first = true
+            ev.forEachArgument { arg in
+                if !first { out.append(byte: 0x20) }
+                first = false
+                out.appendTextEscaped(arg, quote: false)
+            }
+            out.append("]")
+            if ev.isTruncated(slot: 1) { out.append("…") }
+
+        case .cgroupMkdir:
+            appendString(ev, 0, quote: false, into: &out)
+            out.append(" (id ")
+            out.appendDecimal(ev.aux(0))
+            out.append(")")
         }
     }
 

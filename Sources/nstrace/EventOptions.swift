@@ -31,8 +31,27 @@ struct FilterOptions: ParsableArguments {
     @Flag(name: .long, help: "Only failed calls.")
     var failed = false
 
+    @Option(name: .long, help: ArgumentHelp("Only events of (or joining) this container: full id, id prefix or name (repeatable).", valueName: "ID"))
+    var container: [String] = []
+
+    @Flag(name: .long, help: "Only events attributed to a container.")
+    var containersOnly = false
+
+    @Flag(name: .long, help: "Only events of the host (no container).")
+    var hostOnly = false
+
     func validate() throws {
         _ = try makeFilter()
+        if containersOnly && hostOnly {
+            throw ValidationError("--containers-only and --host-only exclude each other")
+        }
+        if hostOnly && !container.isEmpty {
+            throw ValidationError("--host-only and --container exclude each other")
+        }
+    }
+
+    var containerFilter: ContainerFilter {
+        ContainerFilter(selectors: container, containersOnly: containersOnly, hostOnly: hostOnly)
     }
 
     func makeFilter() throws -> EventFilter {

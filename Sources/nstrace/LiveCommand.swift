@@ -64,7 +64,16 @@ struct LiveCommand: ParsableCommand {
                 Stderr.warning("this kernel has no tracepoint \(skipped.tracepoint): \(skipped.syscall) is not traced")
             }
 
-            let session = LiveSession(format: output, color: useColor, filter: filter, header: !noHeader)
+            let attribution = ContainerAttribution(cgroups: Self.cgroupResolver(), hostNamespaces: Self.hostNamespaces())
+            let metadata = MetadataWorker(source: ContainerMetadataSource())
+            attribution.onNewContainer = { metadata.request($0) }
+            let stateDirectories = RuntimeStateDirectories()
+            attribution.refineGuess = { stateDirectories.refine($0) }
+            // Containers already running: their namespaces, so joins into them are recognised.
+            // Scanned after attaching: a container starting meanwhile is seen by its events.
+            Self.registerRunningContainers(in: attribution)
+            let session = LiveSession(format: output, color: useColor, filter: filter,
+                                      containerFilter: filters.containerFilter, attribution: attribution, header: !noHeader)
             let reader = try RingBufferReader(mapFD: tracer.ringBufferFD) { bytes in session.handle(bytes) }
             Stderr.line("tracing \(tracer.attachedCount) programs; Ctrl-C to stop")
 
@@ -78,6 +87,7 @@ struct LiveCommand: ParsableCommand {
                     timeout = Int32(min(100, max(1, left * 1000)))
                 }
                 try reader.poll(timeoutMilliseconds: timeout)
+                for found in metadata.drain() { attribution.apply(id: found.id, name: found.name, image: found.image) }
                 try session.flush()
             }
             // What is already in the ring buffer belongs to the trace: drain it.
@@ -94,6 +104,31 @@ struct LiveCommand: ParsableCommand {
         } catch let error as OutputError {
             Stderr.line("output: " + error.description)
             throw ExitCode.failure
+        }
+    }
+
+    /// "The host" is the namespaces nstrace itself runs in.
+    static func hostNamespaces() -> [UInt32] {
+        guard let own = try? ProcNamespaces.read(pid: getpid()) else { return [] }
+        let slots: [ProcNamespaceLink] = [.mnt, .net, .pid, .uts, .ipc, .user, .cgroup, .time, .pidForChildren, .timeForChildren]
+        return slots.map { UInt32(truncatingIfNeeded: own[$0] ?? 0) }
+    }
+
+    static func registerRunningContainers(in attribution: ContainerAttribution) {
+        guard let inventory = try? ContainerInventory.scan() else { return }
+        let slots: [ProcNamespaceLink] = [.mnt, .net, .pid, .uts, .ipc, .user, .cgroup, .time, .pidForChildren, .timeForChildren]
+        for container in inventory.containers {
+            let inodes = slots.map { UInt32(truncatingIfNeeded: container.namespaces[$0] ?? 0) }
+            attribution.register(container.identity, namespaces: inodes)
+        }
+    }
+
+    static func cgroupResolver() -> CgroupResolver? {
+        do {
+            return try CgroupResolver()
+        } catch {
+            Stderr.warning("no cgroup v2 mount (\(error)): containers are recognised by their runtime only")
+            return nil
         }
     }
 

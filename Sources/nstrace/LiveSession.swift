@@ -1,13 +1,22 @@
 import NstraceBPF
 import NstraceCore
 
-/// The per-event path of `nstrace live`: decode, filter, format into one reused buffer.
-/// Nothing here allocates per event; output is written in batches by `flush`.
+/// The per-event path of `nstrace live`: decode, attribute, filter, format into one reused
+/// buffer. Nothing here allocates per event; output is written in batches by `flush`.
 final class LiveSession {
+    /// The container of the event being formatted, read by the formatters' column hooks.
+    private final class Current {
+        var container: ContainerRecord?
+        var target: ContainerRecord?
+    }
+
     private let format: OutputFormat
-    private let text: TextFormatter
-    private let json: JSONFormatter
+    private var text: TextFormatter
+    private var json: JSONFormatter
     private let filter: EventFilter
+    private let containerFilter: ContainerFilter
+    private let attribution: ContainerAttribution
+    private let current = Current()
     private let header: Bool
     private var buffer = OutputBuffer(capacity: 1 << 17)
     private(set) var seen: UInt64 = 0
@@ -16,13 +25,28 @@ final class LiveSession {
     private(set) var outputClosed = false
     private var firstMalformed: EventDecodeError?
 
-    init(format: OutputFormat, color: Bool, filter: EventFilter, header: Bool) {
+    init(format: OutputFormat, color: Bool, filter: EventFilter, containerFilter: ContainerFilter,
+         attribution: ContainerAttribution, header: Bool) {
         let clock = WallClock.current()
         self.format = format
         self.text = TextFormatter(color: color, clock: clock)
         self.json = JSONFormatter(clock: clock)
         self.filter = filter
+        self.containerFilter = containerFilter
+        self.attribution = attribution
         self.header = header
+        let current = self.current
+        text.containerColumn = { _, out in
+            if let c = current.container { out.append(c.column) }
+        }
+        json.appendExtraFields = { ev, out in
+            out.append(",\"container\":")
+            if let c = current.container { out.append(c.json) } else { out.append("null") }
+            if ev.type == .setns {
+                out.append(",\"target_container\":")
+                if let t = current.target { out.append(t.json) } else { out.append("null") }
+            }
+        }
     }
 
     func start() throws(OutputError) {
@@ -42,8 +66,15 @@ final class LiveSession {
             if firstMalformed == nil { firstMalformed = error }
             return
         }
+        let container = attribution.attribute(view)
+        // exec and cgroup_mkdir feed attribution; they are shown only when asked for by name
+        if view.type.isInternal && !filter.events.contains(view.type) { return }
         guard filter.matches(view) else { return }
+        let target = view.type == .setns ? attribution.target(view) : nil
+        guard containerFilter.isEmpty || containerFilter.matches(container: container, target: target) else { return }
         shown &+= 1
+        current.container = container
+        current.target = target
         switch format {
         case .text: text.append(view, into: &buffer)
         case .json: json.append(view, into: &buffer)
@@ -73,6 +104,8 @@ final class LiveSession {
         if malformed > 0, let firstMalformed {
             line += ", \(malformed) malformed (first: \(firstMalformed))"
         }
+        let containers = attribution.containers.count
+        if containers > 0 { line += ", \(containers) container\(containers == 1 ? "" : "s")" }
         return line
     }
 }

@@ -10,7 +10,7 @@ final class ABILayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<nst_strings>.size, 4 * 512)
         XCTAssertEqual(EventLayout.headerSize, 256)
         XCTAssertEqual(EventLayout.recordSizeWithStrings, 256 + 2048)
-        XCTAssertEqual(Int(NST_ABI_VERSION), 1)
+        XCTAssertEqual(Int(NST_ABI_VERSION), 2)
     }
 
     func testFieldOffsets() {
@@ -35,7 +35,7 @@ final class ABILayoutTests: XCTestCase {
             (\nst_event.size, 222, 2, "size"),
             (\nst_event.str_len, 224, 8, "str_len"),
             (\nst_event.cpu, 232, 4, "cpu"),
-            (\nst_event._reserved, 236, 4, "_reserved"),
+            (\nst_event.lineage, 236, 4, "lineage"),
             (\nst_event.comm, 240, 16, "comm"),
         ]
         var end = 0
@@ -76,7 +76,7 @@ final class ABILayoutTests: XCTestCase {
         XCTAssertEqual(L.offset(of: \.size), EventLayout.size)
         XCTAssertEqual(L.offset(of: \.str_len), EventLayout.strLen)
         XCTAssertEqual(L.offset(of: \.cpu), EventLayout.cpu)
-        XCTAssertEqual(L.offset(of: \._reserved), EventLayout.reserved)
+        XCTAssertEqual(L.offset(of: \.lineage), EventLayout.lineage)
         XCTAssertEqual(L.offset(of: \.comm), EventLayout.comm)
     }
 

@@ -168,11 +168,14 @@ final class DecodeTests: XCTestCase {
     func testEventTypeNames() {
         let names = EventType.allCases.map(\.name)
         XCTAssertEqual(names, ["unshare", "setns", "clone", "clone3", "mount", "umount", "pivot_root",
-                               "fsopen", "fsconfig", "fsmount", "move_mount", "open_tree", "mount_setattr"])
+                               "fsopen", "fsconfig", "fsmount", "move_mount", "open_tree", "mount_setattr",
+                               "exec", "cgroup_mkdir"])
+        XCTAssertEqual(EventType.timelineCases.count, 13)
+        XCTAssertEqual(EventType.allCases.filter(\.isInternal), [.exec, .cgroupMkdir])
         for t in EventType.allCases { XCTAssertEqual(EventType(name: t.name), t) }
         XCTAssertEqual(EventType(name: "umount2"), .umount)
         XCTAssertNil(EventType(name: "open"))
-        XCTAssertEqual(EventType.allCases.filter(\.hasStrings).count, 8)
+        XCTAssertEqual(EventType.allCases.filter(\.hasStrings).count, 10)
         for t in EventType.allCases {
             XCTAssertEqual(t.stringSlotNames.count, (0..<4).filter { t.stringSlotName($0) != nil }.count)
         }

@@ -10,7 +10,7 @@
 #include <linux/types.h>   /* __u8 .. __u64; the BPF build has them from bpf/vmlinux_min.h */
 #endif
 
-#define NST_ABI_VERSION 1
+#define NST_ABI_VERSION 2
 
 /* ---- event types (nst_event.type) ---------------------------------------------------- */
 #define NST_EV_UNSHARE        1
@@ -26,7 +26,10 @@
 #define NST_EV_MOVE_MOUNT    11
 #define NST_EV_OPEN_TREE     12
 #define NST_EV_MOUNT_SETATTR 13
-#define NST_EV_MAX           13
+/* Not syscalls: what the kernel side tells user space so it can attribute events to containers. */
+#define NST_EV_EXEC          14  /* exec inside a container runtime's process tree */
+#define NST_EV_CGROUP_MKDIR  15  /* a cgroup v2 directory was created */
+#define NST_EV_MAX           15
 
 /* ---- namespace slots (nst_event.ns[], ns_before[]) ----------------------------------- *
  * The first eight are what /proc/PID/ns/<name> shows for the task. pid and time are
@@ -86,6 +89,11 @@
  *   open_tree      args: dfd, filename, flags;            str: filename
  *   mount_setattr  args: dfd, path, flags, uattr, usize;  str: path
  *                  aux: attr_set, attr_clr, propagation, userns_fd (from struct mount_attr)
+ *   exec           str: filename, argv (NUL-separated, as in /proc/PID/cmdline)
+ *                  aux[0] the lineage the task was in before (0: none); aux[1] 1 if the new
+ *                  program is a container runtime (it becomes its own lineage root), 0 if it
+ *                  is what the runtime started (the container's entrypoint: lineage ends)
+ *   cgroup_mkdir   str: path below the cgroup2 root; aux[0] cgroup id; aux[1] hierarchy id
  */
 
 /* One event. Records of string events (nst_event_has_strings) are followed by
@@ -110,7 +118,7 @@ struct nst_event {
     __u16 size;         /* bytes of the whole record */
     __u16 str_len[NST_STR_SLOTS];   /* bytes in each string slot, NUL excluded */
     __u32 cpu;
-    __u32 _reserved;
+    __u32 lineage;      /* tgid of the container-runtime process whose tree this task is in, 0 if none */
     __u8  comm[NST_COMM_LEN];
 };                      /* 256 bytes */
 
@@ -128,7 +136,8 @@ static inline int nst_event_has_strings(__u16 type)
 {
     return type == NST_EV_MOUNT || type == NST_EV_UMOUNT || type == NST_EV_PIVOT_ROOT ||
            type == NST_EV_FSOPEN || type == NST_EV_FSCONFIG || type == NST_EV_MOVE_MOUNT ||
-           type == NST_EV_OPEN_TREE || type == NST_EV_MOUNT_SETATTR;
+           type == NST_EV_OPEN_TREE || type == NST_EV_MOUNT_SETATTR || type == NST_EV_EXEC ||
+           type == NST_EV_CGROUP_MKDIR;
 }
 
 #ifndef __BPF__

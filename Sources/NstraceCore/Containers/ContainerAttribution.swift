@@ -1,0 +1,284 @@
+import NstraceABI
+
+/// Where attribution looks cgroup paths up: the live cgroup tree (`CgroupResolver`), or the
+/// paths a trace file recorded (`RecordedCgroupPaths`).
+public protocol CgroupPathSource: AnyObject {
+    func path(forID id: UInt64) -> String?
+    func register(id: UInt64, path: String)
+}
+
+extension CgroupResolver: CgroupPathSource {}
+
+/// cgroup paths known from a trace file: its start snapshot and its cgroup_mkdir events.
+public final class RecordedCgroupPaths: CgroupPathSource {
+    private var paths: [UInt64: String]
+    public init(_ paths: [UInt64: String] = [:]) { self.paths = paths }
+    public func path(forID id: UInt64) -> String? { paths[id] }
+    public func register(id: UInt64, path: String) { paths[id] = path }
+}
+
+/// One container as the event stream knows it, with its JSON object and its text column
+/// encoded once, so that attributing an event costs a dictionary lookup, not a formatting.
+public final class ContainerRecord {
+    public private(set) var identity: ContainerIdentity
+    public private(set) var image: String?
+    /// `{"id":…,"runtime":…,…}` — the `container` value of the JSON output.
+    public private(set) var json: [UInt8] = []
+    /// The CONTAINER column of the text output: the name, else the id's first 12 characters.
+    public private(set) var column: [UInt8] = []
+
+    init(_ identity: ContainerIdentity) {
+        self.identity = identity
+        encode()
+    }
+
+    public var id: String { identity.id }
+    public var name: String? { identity.name }
+
+    /// A more precise runtime than the cgroup layout could tell (runc vs containerd for
+    /// `/<ns>/<id>`), or a name and image from the runtime's API.
+    /// The runtime came from the runtime's own command line: no cgroup layout overrides it.
+    private var runtimeConfirmed = false
+
+    func refine(runtime: ContainerRuntime? = nil, confirmed: Bool = false, containerdNamespace: String? = nil,
+                name: String? = nil, image: String? = nil) {
+        var changed = false
+        // A command line confirms runc or crun only over a cgroup layout's guess: a container
+        // docker or podman made also runs runc, and the layout said so specifically.
+        let generic = runtime == .runc || runtime == .crun
+        if let runtime, runtime != identity.runtime, !runtimeConfirmed,
+           ContainerAttribution.isGuess(identity.runtime) || (confirmed && !generic) {
+            identity.runtime = runtime
+            if runtime != .containerd && runtime != .docker { identity.containerdNamespace = nil }
+            changed = true
+        }
+        if confirmed && !(generic && !ContainerAttribution.isGuess(identity.runtime)) { runtimeConfirmed = true }
+        if let containerdNamespace, identity.containerdNamespace == nil {
+            identity.containerdNamespace = containerdNamespace
+            changed = true
+        }
+        if let name, !name.isEmpty, identity.name != name { identity.name = name; changed = true }
+        if let image, !image.isEmpty, self.image != image { self.image = image; changed = true }
+        if changed { encode() }
+    }
+
+    private func encode() {
+        var out = OutputBuffer(capacity: 256)
+        out.append("{\"id\":")
+        out.appendJSONString(Array(identity.id.utf8))
+        out.append(",\"runtime\":")
+        out.appendJSONString(Array(identity.runtime.rawValue.utf8))
+        for (key, value) in [("name", identity.name), ("image", image), ("pod", identity.podUID),
+                             ("pod_namespace", nil as String?), ("namespace", identity.containerdNamespace)] {
+            out.append(byte: 0x2C)
+            out.appendJSONString(Array(key.utf8))
+            out.append(byte: 0x3A)
+            if let value { out.appendJSONString(Array(value.utf8)) } else { out.append("null") }
+        }
+        out.append(byte: 0x7D)
+        json = out.bytes
+        // docker-style 64-hex ids are known by their first 12; chosen ids (runc, ctr) in full
+        let hexID = identity.id.utf8.count == 64 && identity.id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        var label = identity.name ?? (hexID ? String(identity.id.prefix(12)) : identity.id)
+        if label.isEmpty { label = "?" }
+        var col = OutputBuffer(capacity: 64)
+        Array(label.utf8).withUnsafeBytes { col.appendTextEscaped($0) }
+        column = col.bytes
+    }
+}
+
+/// Tells which container each event belongs to, combining three sources, each with holes:
+///
+/// 1. **cgroup**: the event's cgroup v2 id → path → `CgroupPathMatcher`. Catches every process
+///    inside a container, also ones started before nstrace; misses the runtime's own work
+///    before the container's process joins its cgroup.
+/// 2. **runtime lineage**: the BPF side follows the process trees of runc, crun, the
+///    containerd shims and conmon, and reports their execs with argv; the container id is in
+///    that argv. Catches the very first namespace the runtime creates.
+/// 3. **namespaces**: once a container is known, the namespaces its events show map to it, so a
+///    host process entering them (nsenter, docker exec's setns) is a join *of that container*.
+///    A namespace created anew takes its inode over, which guards against inode reuse.
+///
+/// Not thread-safe: the live loop owns it. Metadata found by other threads comes in through
+/// `apply(metadata:)` between batches.
+public final class ContainerAttribution {
+    private let cgroups: (any CgroupPathSource)?
+    private let hostNamespaces: [UInt32]
+    private var byID: [String: ContainerRecord] = [:]
+    private var byCgroup: [UInt64: ContainerRecord?] = [:]
+    private var byLineage: [UInt32: ContainerRecord?] = [:]
+    private var byNamespace: [UInt32: ContainerRecord] = [:]
+    /// The container `attribute` gave the event `target` is asked about.
+    private var lastAttributed: ContainerRecord?
+    /// Called once per container when it is first seen (e.g. to look its name up elsewhere).
+    public var onNewContainer: ((ContainerIdentity) -> Void)?
+    /// Live only: a second look at a runtime the cgroup layout guessed (runc's and crun's state
+    /// directories tell them from containerd); not for a trace read elsewhere.
+    public var refineGuess: ((ContainerIdentity) -> ContainerIdentity)?
+
+    /// - Parameter hostNamespaces: nstrace's own namespace inodes, by NST_NS_* slot: what
+    ///   "the host" is (reading /proc/1/ns needs more than root in some sandboxes).
+    public init(cgroups: (any CgroupPathSource)?, hostNamespaces: [UInt32]) {
+        self.cgroups = cgroups
+        self.hostNamespaces = hostNamespaces
+    }
+
+    public var containers: [ContainerRecord] { Array(byID.values) }
+
+    public func record(id: String) -> ContainerRecord? { byID[id] }
+
+    /// A container found before tracing (by scanning /proc): its namespaces and cgroup are known.
+    @discardableResult
+    public func register(_ identity: ContainerIdentity, namespaces: [UInt32] = [], cgroupID: UInt64? = nil) -> ContainerRecord {
+        let record = recordFor(identity)
+        for (slot, inode) in namespaces.enumerated() where isContainerNamespace(slot: slot, inode: inode) {
+            byNamespace[inode] = record
+        }
+        if let cgroupID { byCgroup[cgroupID] = record }
+        return record
+    }
+
+    /// Name and image from a runtime's API, applied on the live thread.
+    public func apply(id: String, name: String?, image: String?) {
+        byID[id]?.refine(name: name, image: image)
+    }
+
+    /// Learns from one event and tells its container (nil: the host, or unknown).
+    public func attribute(_ ev: EventView) -> ContainerRecord? {
+        switch ev.type {
+        case .cgroupMkdir:
+            if let cgroups, !ev.isTruncated(slot: 0) {
+                cgroups.register(id: ev.aux(0), path: String(decoding: ev.string(0), as: UTF8.self))
+            }
+            byCgroup[ev.aux(0)] = nil // resolve afresh: an id can be reused
+            return nil
+        case .exec:
+            return learnExec(ev)
+        default:
+            break
+        }
+        let record = fromCgroup(ev.cgroupId) ?? fromLineage(ev.lineage) ?? fromNamespaces(ev)
+        learnNamespaces(ev, record)
+        lastAttributed = record
+        return record
+    }
+
+    /// setns: the container whose namespace the call entered (nil: the host's, or unknown).
+    public func target(_ ev: EventView) -> ContainerRecord? {
+        guard ev.type == .setns else { return nil }
+        if ev.aux(3) == 0, ev.aux(1) != 0, let r = byNamespace[UInt32(truncatingIfNeeded: ev.aux(1))] {
+            return r
+        }
+        // A container's own process joining a namespace nobody is known to own: the runtime
+        // setting the container up in a namespace its engine made beforehand (podman, dockerd).
+        if ev.aux(3) == 0, ev.aux(1) != 0, !ev.failed, let own = lastAttributed,
+           isContainerNamespace(slot: slotOf(cloneFlag: ev.aux(0)), inode: UInt32(truncatingIfNeeded: ev.aux(1))) {
+            byNamespace[UInt32(truncatingIfNeeded: ev.aux(1))] = own
+            return own
+        }
+        // a pidfd, or an fd we could not read: the namespaces the caller has afterwards
+        for slot in 0..<Int(NST_NS_SLOTS) where ev.ns(slot) != ev.nsBefore(slot) || ev.aux(3) != 0 {
+            if isContainerNamespace(slot: slot, inode: ev.ns(slot)), let r = byNamespace[ev.ns(slot)] { return r }
+        }
+        return nil
+    }
+
+    // MARK: sources
+
+    private func fromCgroup(_ id: UInt64) -> ContainerRecord? {
+        if let known = byCgroup[id] { return known }
+        guard let cgroups, let path = cgroups.path(forID: id) else { return nil } // unknown yet: retry later
+        var identity = CgroupPathMatcher.identify(cgroupPath: path)
+        if let guess = identity, Self.isGuess(guess.runtime), byID[guess.id] == nil, let refineGuess {
+            identity = refineGuess(guess)
+        }
+        let record = identity.map(recordFor)
+        byCgroup[id] = .some(record)
+        return record
+    }
+
+    private func fromLineage(_ root: UInt32) -> ContainerRecord? {
+        guard root != 0, let known = byLineage[root] else { return nil }
+        return known
+    }
+
+    /// A process inside a container's mount or pid namespace is in the container (docker exec,
+    /// nsenter -a); sharing only its network (`nsenter -n`, dockerd configuring it) is not.
+    /// unshare, setns and clone count where the caller was *before* the call: entering is a
+    /// join, not membership, and what a call creates is not yet anybody's.
+    private func fromNamespaces(_ ev: EventView) -> ContainerRecord? {
+        for slot in [Int(NST_NS_MNT), Int(NST_NS_PID)] {
+            let inode = ev.hasNsBefore ? ev.nsBefore(slot) : ev.ns(slot)
+            if isContainerNamespace(slot: slot, inode: inode), let r = byNamespace[inode] { return r }
+        }
+        return nil
+    }
+
+    /// Namespaces a container event shows belong to that container; a namespace created by
+    /// this very event is new, whatever its inode meant before.
+    private func learnNamespaces(_ ev: EventView, _ record: ContainerRecord?) {
+        guard ev.type != .setns else { return } // what a join entered is the target's, not the caller's
+        let creates = ev.type == .unshare || ev.type == .clone || ev.type == .clone3
+        for slot in 0..<Int(NST_NS_SLOTS) {
+            let inode = ev.ns(slot)
+            guard isContainerNamespace(slot: slot, inode: inode) else { continue }
+            let created = creates && ev.hasNsBefore && ev.nsBefore(slot) != inode
+            if let record {
+                if created || byNamespace[inode] == nil { byNamespace[inode] = record }
+            } else if created {
+                byNamespace[inode] = nil
+            }
+        }
+    }
+
+    private func learnExec(_ ev: EventView) -> ContainerRecord? {
+        let tgid = ev.pid
+        let before = UInt32(truncatingIfNeeded: ev.aux(0))
+        let inherited = before != 0 ? (byLineage[before] ?? nil) : nil
+        guard ev.aux(1) != 0 else {
+            // the container's own program: attributed to the lineage that started it
+            return fromCgroup(ev.cgroupId) ?? inherited
+        }
+        let parsed = RuntimeCommandLine.identify(filename: String(decoding: ev.string(0), as: UTF8.self), argv: ev.arguments)
+        let record = parsed.map { recordFor($0, confirmed: true) } ?? inherited
+        byLineage[tgid] = .some(record)
+        return record
+    }
+
+    private func recordFor(_ identity: ContainerIdentity) -> ContainerRecord {
+        recordFor(identity, confirmed: false)
+    }
+
+    private func recordFor(_ identity: ContainerIdentity, confirmed: Bool) -> ContainerRecord {
+        if let existing = byID[identity.id] {
+            existing.refine(runtime: identity.runtime, confirmed: confirmed,
+                            containerdNamespace: identity.containerdNamespace, name: identity.name)
+            return existing
+        }
+        let record = ContainerRecord(identity)
+        if confirmed { record.refine(confirmed: true) }
+        byID[identity.id] = record
+        onNewContainer?(identity)
+        return record
+    }
+
+    private func slotOf(cloneFlag: UInt64) -> Int {
+        NamespaceType(cloneFlag: cloneFlag).map { $0.slots[0] } ?? -1
+    }
+
+    private func isContainerNamespace(slot: Int, inode: UInt32) -> Bool {
+        guard slot >= 0 else { return false }
+        return inode != 0 && slot < hostNamespaces.count && hostNamespaces[slot] != inode
+    }
+
+    /// Runtimes the cgroup layout only guesses (`/<id>` is runc or crun, `/<ns>/<id>` containerd or
+    /// a runc with that cgroupsPath): the runtime's own command line knows better.
+    static func isGuess(_ runtime: ContainerRuntime) -> Bool {
+        runtime == .runc || runtime == .containerd
+    }
+}
+
+extension EventView {
+    /// The tgid of the container-runtime process whose tree the task was in (0: none).
+    @inlinable public var lineage: UInt32 { header.lineage }
+}
