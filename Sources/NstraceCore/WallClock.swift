@@ -128,3 +128,12 @@ public struct WallClock: Sendable, Equatable {
         return era * 146_097 + doe - 719_468
     }
 }
+
+extension WallClock {
+    /// CLOCK_BOOTTIME now, in nanoseconds: the clock of `ts_ns`.
+    public static func bootNow() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

@@ -27,11 +27,11 @@ let ringSize = "64M"
 struct Options {
     var nstrace: String
     var quick = false
-    var parts: Set<Int> = [1, 2, 3, 4]
+    var parts: Set<Int> = [1, 2, 3, 4, 5]
 }
 
 func usage() -> Never {
-    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4]\n"
+    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5]\n"
         + "  --nstrace PATH  the nstrace binary to run (default: next to this program)\n"
         + "  --quick         shorter runs (for development; the goal rows are then not conclusive)\n"
         + "  --parts LIST    run only these parts (default: all)")
@@ -54,7 +54,7 @@ func parseOptions() -> Options {
         case "--parts":
             guard let list = args.popFirst() else { usage() }
             let parts = list.split(separator: ",").compactMap { Int($0) }
-            guard !parts.isEmpty, parts.allSatisfy({ (1...4).contains($0) }) else { usage() }
+            guard !parts.isEmpty, parts.allSatisfy({ (1...5).contains($0) }) else { usage() }
             options.parts = Set(parts)
         case "-h", "--help": usage()
         default:
@@ -73,6 +73,25 @@ func fail(_ error: BenchError) -> Never {
 }
 
 // MARK: the parts
+
+let recordGoal = 1_000_000.0
+let readGoal = 2_000_000.0
+
+/// Part 5: the trace file (`nstrace record` / `show`): write and read rates, bytes per event.
+func partTraceFile(quick: Bool) -> TraceFileBenchmark.Result {
+    let events = quick ? 200_000 : 2_000_000
+    say("part 5: trace file, \(grouped(events)) events written and read back, plain and compressed")
+    let r = TraceFileBenchmark.detailed(events: events, directory: "/tmp")
+    var table = Table("5. Trace file: synthetic records (as part 1) appended by TraceFileWriter to /tmp, read back by TraceFileReader",
+                      columns: ["blocks", "write events/s", "read events/s", "bytes/event", "goal write / read", "met"])
+    table.add(["plain", grouped(r.writePerSec), grouped(r.readPerSec), fixed(r.bytesPerEvent, 1),
+               ">= \(grouped(recordGoal)) / \(grouped(readGoal))",
+               r.writePerSec >= recordGoal && r.readPerSec >= readGoal ? "yes" : "NO"])
+    table.add(["zlib (-z)", grouped(r.compressedWritePerSec), grouped(r.compressedReadPerSec), fixed(r.compressedBytesPerEvent, 1), "-", "-"])
+    table.note("ring-buffer bytes per event of the input: \(fixed(r.recordBytesPerEvent, 1)); the file keeps only the used part of each string and the header words that change.")
+    table.print()
+    return r
+}
 
 func partDecode(quick: Bool) -> [(String, Double)] {
     let runs = quick ? 3 : 5
@@ -347,6 +366,7 @@ do {
     let floods = p.contains(2) ? try partFlood(nstrace: options.nstrace, quick: options.quick, netFD: netFD) : []
     if p.contains(3) { try partSyscallCost(nstrace: options.nstrace, quick: options.quick, netFD: netFD) }
     let overhead = p.contains(4) ? try partSpawn(nstrace: options.nstrace, quick: options.quick) : nil
+    let file = p.contains(5) ? partTraceFile(quick: options.quick) : nil
 
     var goals = Table("Goals", columns: ["goal", "measured", "met"])
     for (name, rate) in decode {
@@ -360,6 +380,10 @@ do {
     }
     if let overhead {
         goals.add(["fork+exec loop overhead <= +\(fixed(spawnBudgetPercent, 0)) %", signedPercent(overhead), overhead <= spawnBudgetPercent ? "yes" : "NO"])
+    }
+    if let file {
+        goals.add(["record >= \(grouped(recordGoal))/s to a file", grouped(file.writePerSec) + "/s", file.writePerSec >= recordGoal ? "yes" : "NO"])
+        goals.add(["read back >= \(grouped(readGoal))/s", grouped(file.readPerSec) + "/s", file.readPerSec >= readGoal ? "yes" : "NO"])
     }
     goals.note("load average at end: \(loadAverage()); total time \(fixed(seconds(since: startedNs), 0)) s")
     goals.print()

@@ -110,6 +110,35 @@ enum Harness {
     }
 }
 
+extension Harness {
+    struct Captured {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+    }
+
+    /// Runs a program to completion and returns its exit status and output, whatever it is.
+    static func runCapturing(_ executable: URL, _ arguments: [String]) throws -> Captured {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        // stderr to a file: reading two pipes in turn could deadlock on a full one
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("nstrace-err-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: errURL.path, contents: nil) else {
+            throw HarnessError("cannot create \(errURL.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: errURL) }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let errText = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        return Captured(status: process.terminationStatus, stdout: data, stderr: errText)
+    }
+}
+
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -120,11 +149,13 @@ final class TracerProcess: @unchecked Sendable {
     let process = Process()
     let stdoutURL: URL
     let stderrURL: URL
+    private let ownsStdout: Bool
 
-    init(arguments: [String]) throws {
+    init(arguments: [String], stdoutPath: String? = nil) throws {
         let dir = FileManager.default.temporaryDirectory
         let id = UUID().uuidString
-        stdoutURL = dir.appendingPathComponent("nstrace-test-\(id).out")
+        stdoutURL = stdoutPath.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("nstrace-test-\(id).out")
+        ownsStdout = stdoutPath == nil
         stderrURL = dir.appendingPathComponent("nstrace-test-\(id).err")
         guard FileManager.default.createFile(atPath: stdoutURL.path, contents: nil),
               FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
@@ -152,9 +183,9 @@ final class TracerProcess: @unchecked Sendable {
     }
 
     /// SIGINT, as Ctrl-C: nstrace drains the ring buffer, prints its summary and exits 0.
-    func stop(timeout: TimeInterval = 20) throws -> (stdout: Data, stderr: String) {
+    func stop(timeout: TimeInterval = 20, signal: Int32 = SIGINT) throws -> (stdout: Data, stderr: String) {
         usleep(300_000) // the consumer polls every 100 ms: let the last events arrive
-        process.interrupt()
+        Glibc.kill(process.processIdentifier, signal)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
@@ -166,7 +197,7 @@ final class TracerProcess: @unchecked Sendable {
         }
         let out = (try? Data(contentsOf: stdoutURL)) ?? Data()
         let err = stderrText
-        try? FileManager.default.removeItem(at: stdoutURL)
+        if ownsStdout { try? FileManager.default.removeItem(at: stdoutURL) }
         try? FileManager.default.removeItem(at: stderrURL)
         return (out, err)
     }

@@ -141,6 +141,12 @@ public final class CgroupResolver: @unchecked Sendable {
     /// How many cgroup ids are known (including those of removed cgroups).
     public var knownCount: Int { withLock { pathsByID.count } }
 
+    /// Every cgroup known now (after a walk): what a trace file records at its start.
+    public func allPaths() -> [UInt64: String] {
+        _ = rescan()
+        return withLock { pathsByID }
+    }
+
     // MARK: - private
 
     /// Whether this caller may walk now; records the walk's start so others wait their turn.

@@ -103,7 +103,8 @@ public final class ContainerRecord {
 /// `apply(metadata:)` between batches.
 public final class ContainerAttribution {
     private let cgroups: (any CgroupPathSource)?
-    private let hostNamespaces: [UInt32]
+    /// nstrace's own namespace inodes by NST_NS_* slot (a trace file sets them from its snapshot).
+    public var hostNamespaces: [UInt32]
     private var byID: [String: ContainerRecord] = [:]
     private var byCgroup: [UInt64: ContainerRecord?] = [:]
     private var byLineage: [UInt32: ContainerRecord?] = [:]
@@ -124,6 +125,9 @@ public final class ContainerAttribution {
     }
 
     public var containers: [ContainerRecord] { Array(byID.values) }
+
+    /// Where cgroup paths come from (the live tree, or a trace file's records).
+    public var cgroupPaths: (any CgroupPathSource)? { cgroups }
 
     public func record(id: String) -> ContainerRecord? { byID[id] }
 

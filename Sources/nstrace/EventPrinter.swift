@@ -1,9 +1,9 @@
 import NstraceBPF
 import NstraceCore
 
-/// The per-event path of `nstrace live`: decode, attribute, filter, format into one reused
+/// The per-event path of `nstrace live` and `nstrace show`: attribute, filter, format into one reused
 /// buffer. Nothing here allocates per event; output is written in batches by `flush`.
-final class LiveSession {
+final class EventPrinter: EventSink {
     /// The container of the event being formatted, read by the formatters' column hooks.
     private final class Current {
         var container: ContainerRecord?
@@ -18,6 +18,7 @@ final class LiveSession {
     private let attribution: ContainerAttribution
     private let current = Current()
     private let header: Bool
+    private let fd: Int32
     private var buffer = OutputBuffer(capacity: 1 << 17)
     private(set) var seen: UInt64 = 0
     private(set) var shown: UInt64 = 0
@@ -26,8 +27,8 @@ final class LiveSession {
     private var firstMalformed: EventDecodeError?
 
     init(format: OutputFormat, color: Bool, filter: EventFilter, containerFilter: ContainerFilter,
-         attribution: ContainerAttribution, header: Bool) {
-        let clock = WallClock.current()
+         attribution: ContainerAttribution, clock: WallClock, header: Bool, fd: Int32 = 1) {
+        self.fd = fd
         self.format = format
         self.text = TextFormatter(color: color, clock: clock)
         self.json = JSONFormatter(clock: clock)
@@ -57,7 +58,6 @@ final class LiveSession {
     }
 
     func handle(_ bytes: UnsafeRawBufferPointer) {
-        seen &+= 1
         let view: EventView
         do {
             view = try EventView(bytes: bytes)
@@ -66,6 +66,12 @@ final class LiveSession {
             if firstMalformed == nil { firstMalformed = error }
             return
         }
+        handle(view)
+    }
+
+    /// One decoded event (from the ring buffer, or from a trace file).
+    func handle(_ view: EventView) {
+        seen &+= 1
         let container = attribution.attribute(view)
         // exec and cgroup_mkdir feed attribution; they are shown only when asked for by name
         if view.type.isInternal && !filter.events.contains(view.type) { return }
@@ -88,10 +94,20 @@ final class LiveSession {
     func flush() throws(OutputError) {
         guard !outputClosed else { buffer.removeAll(); return }
         do {
-            try buffer.flush(fd: 1)
+            try buffer.flush(fd: fd)
         } catch .brokenPipe {
             outputClosed = true
         }
+    }
+
+    func turn(stats: () -> TracerStats?) throws -> Bool {
+        try flush()
+        return !outputClosed
+    }
+
+    func finish(stats: TracerStats) throws -> String {
+        try flush()
+        return summary(stats: stats)
     }
 
     func summary(stats: TracerStats) -> String {

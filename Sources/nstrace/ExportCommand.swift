@@ -1,0 +1,91 @@
+import ArgumentParser
+import NstraceCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+    case jsonl, chrome
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Convert a trace file: JSON Lines (the live schema) or Chrome Trace Event JSON (Perfetto UI, chrome://tracing).",
+        discussion: "chrome: one track per container (and one for the host), a thread per process; namespace creations, joins and mounts as slices with their arguments."
+    )
+
+    @OptionGroup var input: TraceInputOptions
+
+    @Option(name: [.short, .long], help: "Output format: jsonl or chrome.")
+    var output: ExportFormat
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write to this file instead of stdout.", valueName: "OUT"))
+    var outFile: String?
+
+    @OptionGroup(title: "Filters")
+    var filters: FilterOptions
+
+    func run() throws {
+        StopSignal.install()
+        let fd: Int32
+        if let outFile, outFile != "-" {
+            fd = open(outFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                Stderr.line("cannot write \(outFile): " + String(cString: strerror(errno)))
+                throw ExitCode.failure
+            }
+        } else {
+            fd = 1
+        }
+        defer { if fd != 1 { close(fd) } }
+        let filter = try filters.makeFilter()
+        let replay = TraceReplay()
+        switch output {
+        case .jsonl:
+            var printer: EventPrinter?
+            try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
+                printer = EventPrinter(format: .json, color: false, filter: filter, containerFilter: filters.containerFilter,
+                                       attribution: replay.attribution, clock: header.clock, header: false, fd: fd)
+            }) { ev in
+                guard let printer else { return false }
+                printer.handle(ev)
+                return !printer.outputClosed
+            }
+            try printer?.flush()
+        case .chrome:
+            try exportChrome(replay: replay, filter: filter, fd: fd)
+        }
+    }
+
+    private func exportChrome(replay: TraceReplay, filter: EventFilter, fd: Int32) throws {
+        var out = OutputBuffer(capacity: 1 << 17)
+        var exporter: ChromeTraceExporter?
+        var current: ContainerRecord?
+        let containerFilter = filters.containerFilter
+        do {
+            try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
+                exporter = ChromeTraceExporter(header: header) { _ in
+                    current.map { ($0.id, $0.name ?? String($0.id.prefix(12))) }
+                }
+                exporter?.begin(into: &out)
+            }) { ev in
+                let container = replay.attribution.attribute(ev)
+                guard !ev.type.isInternal, filter.matches(ev) else { return true }
+                let target = ev.type == .setns ? replay.attribution.target(ev) : nil
+                guard containerFilter.isEmpty || containerFilter.matches(container: container, target: target) else { return true }
+                current = container
+                exporter?.append(ev, into: &out)
+                if out.count >= 1 << 16 { try out.flush(fd: fd) }
+                return true
+            }
+            exporter?.end(into: &out)
+            try out.flush(fd: fd)
+        } catch let error as OutputError {
+            if error != .brokenPipe {
+                Stderr.line("output: " + error.description)
+                throw ExitCode.failure
+            }
+        }
+    }
+}

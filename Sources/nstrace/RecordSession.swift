@@ -1,0 +1,138 @@
+import Foundation
+import NstraceBPF
+import NstraceCore
+
+/// `nstrace record`: every event that passes the filters, and the bookkeeping events that
+/// attribution needs (exec, cgroup_mkdir) always, into a trace file; plus what reading it
+/// later, elsewhere, needs: the host snapshot first, containers as they are found and named,
+/// lost counts as they change, totals at the end.
+final class RecordSession: EventSink {
+    private let writer: TraceFileWriter
+    private let attribution: ContainerAttribution
+    private let filter: EventFilter
+    private let containerFilter: ContainerFilter
+    private let destination: String
+    private var written: [String: [UInt8]] = [:]   // container id -> its JSON as last written
+    private var lastLost = TraceLostCounts()
+    private var lastLostCheck = 0.0
+    private(set) var seen: UInt64 = 0
+    private(set) var recorded: UInt64 = 0
+    private(set) var malformed: UInt64 = 0
+    /// A write failed (full disk): the file stays readable up to the last complete block.
+    private var failure: TraceFileError?
+
+    init(writer: TraceFileWriter, destination: String, attribution: ContainerAttribution,
+         filter: EventFilter, containerFilter: ContainerFilter) {
+        self.writer = writer
+        self.destination = destination
+        self.attribution = attribution
+        self.filter = filter
+        self.containerFilter = containerFilter
+    }
+
+    /// The host as recording starts: nstrace's namespaces, the running containers with their
+    /// namespaces and mount tables, every cgroup's path.
+    func writeSnapshot(inventory: ContainerInventory?) throws(TraceFileError) {
+        var hostNamespaces: TraceMetadata.NamespaceInodes = [:]
+        for (slot, inode) in attribution.hostNamespaces.enumerated() where slot < TraceReplay.slotNames.count {
+            hostNamespaces[TraceReplay.slotNames[slot]] = inode
+        }
+        let resolver = attribution.cgroupPaths as? CgroupResolver
+        let cgroups = resolver?.allPaths() ?? [:]
+        var idsByPath: [String: [UInt64]] = [:]
+        for (id, path) in cgroups { idsByPath[path, default: []].append(id) }
+        let containers = (inventory?.containers ?? []).map { c -> TraceMetadata.Container in
+            let inodes = TracingLoop.slots(c.namespaces)
+            var namespaces: TraceMetadata.NamespaceInodes = [:]
+            for (slot, inode) in inodes.enumerated() where inode != 0 { namespaces[TraceReplay.slotNames[slot]] = inode }
+            return TraceMetadata.Container(
+                id: c.id, runtime: c.identity.runtime.rawValue, name: c.name ?? c.identity.name, image: c.image,
+                podUID: c.identity.podUID, containerdNamespace: c.identity.containerdNamespace,
+                cgroupIDs: c.cgroupPath.flatMap { idsByPath[$0] } ?? [], cgroupPath: c.cgroupPath,
+                pid: UInt32(c.initPID), namespaces: namespaces, sharedWithHost: c.sharedWithHost.map(\.name).sorted(),
+                mountinfo: try? String(contentsOfFile: "/proc/\(c.initPID)/mountinfo", encoding: .utf8),
+                state: "running")
+        }
+        let snapshot = TraceMetadata.HostSnapshot(
+            hostNamespaces: hostNamespaces, containers: containers,
+            hostMountinfo: try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8),
+            cgroup2Mount: resolver?.mount.mountPoint)
+        try writer.appendMetadata(snapshot, tsNs: writer.header.startBootNs, retainAs: "host-snapshot")
+        for (id, path) in cgroups.sorted(by: { $0.key < $1.key }) {
+            try writer.appendMetadata(TraceMetadata.Cgroup(id: id, path: path), tsNs: writer.header.startBootNs,
+                                      retainAs: "cgroup-\(id)")
+        }
+        for container in attribution.containers { written[container.id] = container.json }
+        try writer.flush()
+    }
+
+    func handle(_ bytes: UnsafeRawBufferPointer) {
+        guard failure == nil else { return }
+        let view: EventView
+        do {
+            view = try EventView(bytes: bytes)
+        } catch {
+            malformed &+= 1
+            return
+        }
+        seen &+= 1
+        let container = attribution.attribute(view)
+        if !view.type.isInternal {
+            guard filter.matches(view) else { return }
+            let target = view.type == .setns ? attribution.target(view) : nil
+            guard containerFilter.isEmpty || containerFilter.matches(container: container, target: target) else { return }
+            recorded &+= 1
+        }
+        do {
+            try writer.append(record: UnsafeRawBufferPointer(rebasing: bytes[0..<Int(view.header.size)]))
+        } catch {
+            failure = error
+        }
+    }
+
+    func turn(stats: () -> TracerStats?) throws -> Bool {
+        if let failure { throw failure }
+        try writeContainerChanges()
+        let now = monotonicNow()
+        if now - lastLostCheck >= 1, let s = stats() {
+            lastLostCheck = now
+            let lost = TraceLostCounts(ringbuf: s.lostRingBuffer, pending: s.lostPending)
+            if lost != lastLost {
+                lastLost = lost
+                writer.lostCounts = lost
+                try writer.appendMetadata(TraceMetadata.Lost(ringbuf: lost.ringbuf, pending: lost.pending, submitted: s.submitted),
+                                          tsNs: WallClock.bootNow())
+            }
+        }
+        try writer.flush()
+        return true
+    }
+
+    func finish(stats: TracerStats) throws -> String {
+        if let failure { throw failure }
+        try writeContainerChanges()
+        let lost = TraceLostCounts(ringbuf: stats.lostRingBuffer, pending: stats.lostPending)
+        writer.lostCounts = lost
+        try writer.finish(lost: lost)
+        var line = "\(recorded) events recorded to \(destination) (\(writer.totalBytesWritten) bytes"
+        if writer.fileIndex > 0 { line += " in \(writer.fileIndex + 1) files" }
+        line += "), \(lost.total) lost"
+        if lost.total > 0 { line += " (ring buffer full: \(lost.ringbuf), enter record not kept: \(lost.pending); try a larger --ring-size)" }
+        if malformed > 0 { line += ", \(malformed) malformed" }
+        let containers = attribution.containers.count
+        if containers > 0 { line += ", \(containers) container\(containers == 1 ? "" : "s")" }
+        return line
+    }
+
+    /// A container found or named since the last turn: write what is known now (the last
+    /// record for an id wins; each is retained across rotated files).
+    private func writeContainerChanges() throws(TraceFileError) {
+        for record in attribution.containers where written[record.id] != record.json {
+            written[record.id] = record.json
+            let id = record.identity
+            let meta = TraceMetadata.Container(id: id.id, runtime: id.runtime.rawValue, name: id.name, image: record.image,
+                                               podUID: id.podUID, containerdNamespace: id.containerdNamespace)
+            try writer.appendMetadata(meta, tsNs: WallClock.bootNow(), retainAs: "container-" + id.id)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import NstraceCore
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print a trace file's events as live does, containers included, from the file alone.",
+        discussion: "Needs no root and no BPF: it reads the file only. A cut file shows every complete block, with a warning."
+    )
+
+    @OptionGroup var input: TraceInputOptions
+
+    @Option(name: [.short, .long], help: "Output format: text or json (JSON Lines).")
+    var output: OutputFormat = .text
+
+    @Option(name: .long, help: "Color the text output: auto (on a terminal), always, never.")
+    var color: ColorMode = .auto
+
+    @OptionGroup(title: "Filters")
+    var filters: FilterOptions
+
+    @Flag(name: .long, help: "Omit the header line of the text output.")
+    var noHeader = false
+
+    func run() throws {
+        let filter = try filters.makeFilter()
+        let replay = TraceReplay()
+        var printer: EventPrinter?
+        try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
+            let p = EventPrinter(format: output, color: color.enabled(forFD: 1), filter: filter,
+                                 containerFilter: filters.containerFilter, attribution: replay.attribution,
+                                 clock: header.clock, header: !noHeader)
+            try p.start()
+            printer = p
+        }) { ev in
+            guard let printer else { return false }
+            printer.handle(ev)
+            return !printer.outputClosed
+        }
+        try printer?.flush()
+    }
+}

@@ -1,0 +1,123 @@
+import NstraceBPF
+import NstraceCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What receives the records of a tracing run: `LiveSession` prints them, `RecordSession`
+/// writes them to a trace file.
+protocol EventSink: AnyObject {
+    /// One ring-buffer record, valid only during the call.
+    func handle(_ bytes: UnsafeRawBufferPointer)
+    /// Between batches: write out what is buffered. Return false to stop (reader gone).
+    func turn(stats: () -> TracerStats?) throws -> Bool
+    /// After the last record; its summary line goes to stderr.
+    func finish(stats: TracerStats) throws -> String
+}
+
+/// Set-up and poll loop shared by `live` and `record`: preflight, load and attach, container
+/// attribution seeded from what runs now, then records to the sink until Ctrl-C, SIGTERM or
+/// the duration; what is still in the ring buffer is drained before the end.
+struct TracingLoop {
+    let options: TracingOptions
+
+    /// Loads and attaches, builds the attribution, asks `makeSink` for the sink, and runs.
+    /// Every failure is one line on stderr and exit status 1.
+    func run(makeSink: (ContainerAttribution, _ inventory: ContainerInventory?) throws -> EventSink) throws {
+        do {
+            try Preflight.checkPrivileges()
+            try Preflight.checkBTF()
+            let tracefs = try Preflight.ensureTracefs()
+            StopSignal.install()
+
+            var tracerOptions = NamespaceTracer.Options()
+            tracerOptions.ringBufferBytes = UInt32(options.ringSize.bytes)
+            tracerOptions.wakeupBytes = options.ringSize.bytes / 8
+            tracerOptions.verbose = options.verbose
+            let tracer = try NamespaceTracer(options: tracerOptions, tracefs: tracefs)
+            for skipped in tracer.skipped where skipped.tracepoint.contains("sys_enter_") {
+                Stderr.warning("this kernel has no tracepoint \(skipped.tracepoint): \(skipped.syscall) is not traced")
+            }
+
+            let attribution = ContainerAttribution(cgroups: Self.cgroupResolver(), hostNamespaces: Self.hostNamespaces())
+            let metadata = MetadataWorker(source: ContainerMetadataSource())
+            let stateDirectories = RuntimeStateDirectories()
+            attribution.refineGuess = { stateDirectories.refine($0) }
+            // Containers already running: their namespaces, so joins into them are recognised.
+            // Scanned after attaching: a container starting meanwhile is seen by its events.
+            let inventory = try? ContainerInventory.scan()
+            for container in inventory?.containers ?? [] {
+                attribution.register(container.identity, namespaces: Self.slots(container.namespaces))
+                metadata.request(container.identity)
+            }
+            let sink = try makeSink(attribution, inventory)
+            let previous = attribution.onNewContainer
+            attribution.onNewContainer = { identity in
+                previous?(identity)
+                metadata.request(identity)
+            }
+            let reader = try RingBufferReader(mapFD: tracer.ringBufferFD) { bytes in sink.handle(bytes) }
+            Stderr.line("tracing \(tracer.attachedCount) programs; Ctrl-C to stop")
+
+            let deadline = options.duration.map { monotonicNow() + $0 }
+            let stats = { try? tracer.readStats() }
+            while !StopSignal.requested {
+                var timeout: Int32 = 100
+                if let deadline {
+                    let left = deadline - monotonicNow()
+                    if left <= 0 { break }
+                    timeout = Int32(min(100, max(1, left * 1000)))
+                }
+                try reader.poll(timeoutMilliseconds: timeout)
+                for found in metadata.drain() { attribution.apply(id: found.id, name: found.name, image: found.image) }
+                guard try sink.turn(stats: stats) else { break }
+            }
+            // What is already in the ring buffer belongs to the trace: drain it.
+            try reader.drain()
+            for found in metadata.drain() { attribution.apply(id: found.id, name: found.name, image: found.image) }
+            Stderr.line(try sink.finish(stats: try tracer.readStats()))
+        } catch let error as PreflightError {
+            Stderr.line(error.description)
+            throw ExitCode.failure
+        } catch let error as BPFError {
+            Stderr.line(error.description)
+            throw ExitCode.failure
+        } catch let error as OutputError {
+            Stderr.line("output: " + error.description)
+            throw ExitCode.failure
+        } catch let error as TraceFileError {
+            Stderr.line(error.description)
+            throw ExitCode.failure
+        }
+    }
+
+    static let slotLinks: [ProcNamespaceLink] = [.mnt, .net, .pid, .uts, .ipc, .user, .cgroup, .time, .pidForChildren, .timeForChildren]
+
+    /// /proc's namespace links in NST_NS_* slot order.
+    static func slots(_ inodes: ProcNamespaceInodes) -> [UInt32] {
+        slotLinks.map { UInt32(truncatingIfNeeded: inodes[$0] ?? 0) }
+    }
+
+    /// "The host" is the namespaces nstrace itself runs in.
+    static func hostNamespaces() -> [UInt32] {
+        guard let own = try? ProcNamespaces.read(pid: getpid()) else { return [] }
+        return slots(own)
+    }
+
+    static func cgroupResolver() -> CgroupResolver? {
+        do {
+            return try CgroupResolver()
+        } catch {
+            Stderr.warning("no cgroup v2 mount (\(error)): containers are recognised by their runtime only")
+            return nil
+        }
+    }
+}
+
+import ArgumentParser
+
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
