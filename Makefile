@@ -20,7 +20,7 @@ BPF_CFLAGS   := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # nsenter; iproute2: ip netns).
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool util-linux iproute2 python3
 
-.PHONY: all deps deps-runtimes bpf check-generated build release run test unit-test integration-test bench clean
+.PHONY: all deps deps-runtimes bpf check-generated build release run test unit-test integration-test bench fuzz clean
 
 all: build
 
@@ -82,3 +82,15 @@ bench: release
 
 clean:
 	rm -rf .build $(BPF_OUT)
+
+# Fuzz the trace file reader (and the Chrome/JSON export behind it) with libFuzzer + ASan:
+#   make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+FUZZ_OUT     := .build/fuzz
+fuzz:
+	@mkdir -p $(FUZZ_OUT)/corpus
+	printf 'module NstraceABI {\n  header "%s"\n  export *\n}\n' "$(CURDIR)/$(ABI_HEADER)" > $(FUZZ_OUT)/module.modulemap
+	$(SWIFT)c -O -g -sanitize=fuzzer,address -parse-as-library -module-name NstraceFuzz \
+	  -Xcc -fmodule-map-file=$(FUZZ_OUT)/module.modulemap -I Sources/CZlib \
+	  $$(find Sources/NstraceCore -name '*.swift') Fuzz/TraceFileFuzz.swift -o $(FUZZ_OUT)/trace-reader
+	$(FUZZ_OUT)/trace-reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 $(FUZZ_OUT)/corpus

@@ -1,0 +1,48 @@
+import CZlib
+
+/// `make fuzz`: libFuzzer entry: reads the input as a trace file with both corruption policies, exporting
+/// every event to Chrome JSON. If the first byte is odd, every block's checksums are
+/// recomputed first, so mutations reach the structural checks behind them.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTraceReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size > 0 else { return 0 }
+    var bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    if data[0] & 1 == 1 { reseal(&bytes) }
+    for policy in [TraceReadOptions.CorruptionPolicy.stop, .skip] {
+        guard let r = try? TraceFileReader(bytes: bytes, options: TraceReadOptions(onCorruption: policy, decodeEvents: data[0] & 2 == 0)) else { continue }
+        let exporter = ChromeTraceExporter(header: r.header)
+        var out = OutputBuffer(capacity: 1 << 16)
+        exporter.begin(into: &out)
+        try? r.forEach { item in
+            switch item {
+            case .event(let v):
+                exporter.append(v, into: &out)
+                JSONFormatter(clock: r.header.clock).append(v, into: &out)
+            case .metadata(let m):
+                exporter.append(metadata: m, into: &out)
+            }
+            if out.count > 1 << 15 { out.removeAll() }
+        }
+        exporter.end(into: &out)
+    }
+    return 0
+}
+
+func reseal(_ b: inout [UInt8]) {
+    var o = 16
+    b.withUnsafeMutableBytes { p in
+        guard p.count >= 16 else { return }
+        let base = p.baseAddress!
+        put32(base, 12, UInt32(truncatingIfNeeded: crc32(0, base.assumingMemoryBound(to: UInt8.self), 12)))
+        while o + 48 <= p.count {
+            let blk = base + o
+            let n = Int(le32(blk, 8))
+            if o + 48 + n <= p.count {
+                put32(blk, 40, UInt32(truncatingIfNeeded: crc32(0, (blk + 48).assumingMemoryBound(to: UInt8.self), UInt32(n))))
+            }
+            put32(blk, 44, UInt32(truncatingIfNeeded: crc32(0, blk.assumingMemoryBound(to: UInt8.self), 44)))
+            guard n <= p.count else { return }
+            o += 48 + n
+        }
+    }
+}
