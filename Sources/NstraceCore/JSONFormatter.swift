@@ -69,24 +69,14 @@ public struct JSONFormatter {
             }
         }
         out.append("},\"flags\":")
-        if let (table, value) = ev.primaryFlags {
-            table.appendJSONArray(value, into: &out)
-        } else {
-            out.append("[]")
-        }
+        JSONFormatter.appendFlags(ev, into: &out)
 
         out.append(",\"args\":{")
         appendArgs(ev, into: &out)
         out.append("},\"ret\":")
         out.appendDecimal(ev.ret)
         out.append(",\"errno\":")
-        if ev.failed {
-            out.append(byte: 0x22)
-            Errno.appendName(ev.errno, into: &out)
-            out.append(byte: 0x22)
-        } else {
-            out.append("null")
-        }
+        JSONFormatter.appendErrno(ev, into: &out)
         out.append(",\"latency_ns\":")
         out.appendDecimal(ev.latencyNs)
         out.append(",\"truncated\":[")
@@ -102,6 +92,23 @@ public struct JSONFormatter {
         out.append(byte: 0x5D)
         if let extra = appendExtraFields { extra(ev, &out) }
         out.append("}\n")
+    }
+
+    /// The errno name in quotes, or `null` for a call that succeeded.
+    static func appendErrno(_ ev: EventView, into out: inout OutputBuffer) {
+        guard ev.failed else { out.append("null"); return }
+        out.append(byte: 0x22)
+        Errno.appendName(ev.errno, into: &out)
+        out.append(byte: 0x22)
+    }
+
+    /// The names of the event's main flags argument, as a JSON array.
+    static func appendFlags(_ ev: EventView, into out: inout OutputBuffer) {
+        if let (table, value) = ev.primaryFlags {
+            table.appendJSONArray(value, into: &out)
+        } else {
+            out.append("[]")
+        }
     }
 
     // MARK: args

@@ -10,6 +10,18 @@ enum ColorMode: String, ExpressibleByArgument, CaseIterable {
     case auto, always, never
 }
 
+/// How `live` and `show` print events.
+struct PrintOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Output format: text or json (JSON Lines).")
+    var output: OutputFormat = .text
+
+    @Option(name: .long, help: "Color the text output: auto (on a terminal), always, never.")
+    var color: ColorMode = .auto
+
+    @Flag(name: .long, help: "Omit the header line of the text output.")
+    var noHeader = false
+}
+
 /// The event filters every command that shows events takes.
 struct FilterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only events of this process or thread id (repeatable).", valueName: "PID"))

@@ -16,11 +16,8 @@ struct LiveCommand: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .long], help: "Output format: text or json (JSON Lines).")
-    var output: OutputFormat = .text
-
-    @Option(name: .long, help: "Color the text output: auto (on a terminal), always, never.")
-    var color: ColorMode = .auto
+    @OptionGroup(title: "Output")
+    var printing: PrintOptions
 
     @OptionGroup(title: "Filters")
     var filters: FilterOptions
@@ -28,15 +25,12 @@ struct LiveCommand: ParsableCommand {
     @OptionGroup(title: "Tracing")
     var tracing: TracingOptions
 
-    @Flag(name: .long, help: "Omit the header line of the text output.")
-    var noHeader = false
-
     func run() throws {
         let filter = try filters.makeFilter()
         try TracingLoop(options: tracing).run { attribution, _ in
-            let session = EventPrinter(format: output, color: color.enabled(forFD: 1), filter: filter,
+            let session = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), filter: filter,
                                       containerFilter: filters.containerFilter, attribution: attribution,
-                                      clock: WallClock.current(), header: !noHeader)
+                                      clock: WallClock.current(), header: !printing.noHeader)
             try session.start()
             return session
         }

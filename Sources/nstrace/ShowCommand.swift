@@ -10,26 +10,20 @@ struct ShowCommand: ParsableCommand {
 
     @OptionGroup var input: TraceInputOptions
 
-    @Option(name: [.short, .long], help: "Output format: text or json (JSON Lines).")
-    var output: OutputFormat = .text
-
-    @Option(name: .long, help: "Color the text output: auto (on a terminal), always, never.")
-    var color: ColorMode = .auto
+    @OptionGroup(title: "Output")
+    var printing: PrintOptions
 
     @OptionGroup(title: "Filters")
     var filters: FilterOptions
-
-    @Flag(name: .long, help: "Omit the header line of the text output.")
-    var noHeader = false
 
     func run() throws {
         let filter = try filters.makeFilter()
         let replay = TraceReplay()
         var printer: EventPrinter?
         try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
-            let p = EventPrinter(format: output, color: color.enabled(forFD: 1), filter: filter,
+            let p = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), filter: filter,
                                  containerFilter: filters.containerFilter, attribution: replay.attribution,
-                                 clock: header.clock, header: !noHeader)
+                                 clock: header.clock, header: !printing.noHeader)
             try p.start()
             printer = p
         }) { ev in

@@ -111,19 +111,9 @@ public final class ChromeTraceExporter {
         out.append(",\"ret\":")
         out.appendDecimal(ev.ret)
         out.append(",\"errno\":")
-        if ev.failed {
-            out.append(byte: 0x22)
-            Errno.appendName(ev.errno, into: &out)
-            out.append(byte: 0x22)
-        } else {
-            out.append("null")
-        }
+        JSONFormatter.appendErrno(ev, into: &out)
         out.append(",\"flags\":")
-        if let (table, value) = ev.primaryFlags {
-            table.appendJSONArray(value, into: &out)
-        } else {
-            out.append("[]")
-        }
+        JSONFormatter.appendFlags(ev, into: &out)
         out.append(",\"cgroup_id\":")
         out.appendDecimal(ev.cgroupId)
         let changed = ev.changedSlots
