@@ -108,6 +108,8 @@ final class RecordSession: EventSink {
         return true
     }
 
+    var wantsNamesBeforeFinish: Bool { true }
+
     func finish(stats: TracerStats) throws -> String {
         if let failure { throw failure }
         try writeContainerChanges()

@@ -13,6 +13,13 @@ protocol EventSink: AnyObject {
     func turn(stats: () -> TracerStats?) throws -> Bool
     /// After the last record; its summary line goes to stderr.
     func finish(stats: TracerStats) throws -> String
+    /// A trace file is read later, when no runtime can be asked: before the end, ask once more
+    /// (synchronously, bounded by the lookup's timeout) for the names still unknown.
+    var wantsNamesBeforeFinish: Bool { get }
+}
+
+extension EventSink {
+    var wantsNamesBeforeFinish: Bool { false }
 }
 
 /// Set-up and poll loop shared by `live` and `record`: preflight, load and attach, container
@@ -40,7 +47,8 @@ struct TracingLoop {
             }
 
             let attribution = ContainerAttribution(cgroups: Self.cgroupResolver(), hostNamespaces: Self.hostNamespaces())
-            let metadata = MetadataWorker(source: ContainerMetadataSource())
+            let metadataSource = ContainerMetadataSource()
+            let metadata = MetadataWorker(source: metadataSource)
             let stateDirectories = RuntimeStateDirectories()
             attribution.refineGuess = { stateDirectories.refine($0) }
             // Containers already running: their namespaces, so joins into them are recognised.
@@ -75,6 +83,13 @@ struct TracingLoop {
             // What is already in the ring buffer belongs to the trace: drain it.
             try reader.drain()
             for found in metadata.drain() { attribution.apply(id: found.id, name: found.name, image: found.image) }
+            if sink.wantsNamesBeforeFinish {
+                for record in attribution.containers where record.name == nil || record.image == nil {
+                    if let found = metadataSource.lookup(record.identity) {
+                        attribution.apply(id: record.id, name: found.name, image: found.image)
+                    }
+                }
+            }
             Stderr.line(try sink.finish(stats: try tracer.readStats()))
         } catch let error as PreflightError {
             Stderr.line(error.description)
