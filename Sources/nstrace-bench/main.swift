@@ -27,11 +27,11 @@ let ringSize = "64M"
 struct Options {
     var nstrace: String
     var quick = false
-    var parts: Set<Int> = [1, 2, 3, 4, 5]
+    var parts: Set<Int> = [1, 2, 3, 4, 5, 6]
 }
 
 func usage() -> Never {
-    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5]\n"
+    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5,6]\n"
         + "  --nstrace PATH  the nstrace binary to run (default: next to this program)\n"
         + "  --quick         shorter runs (for development; the goal rows are then not conclusive)\n"
         + "  --parts LIST    run only these parts (default: all)")
@@ -54,7 +54,7 @@ func parseOptions() -> Options {
         case "--parts":
             guard let list = args.popFirst() else { usage() }
             let parts = list.split(separator: ",").compactMap { Int($0) }
-            guard !parts.isEmpty, parts.allSatisfy({ (1...5).contains($0) }) else { usage() }
+            guard !parts.isEmpty, parts.allSatisfy({ (1...6).contains($0) }) else { usage() }
             options.parts = Set(parts)
         case "-h", "--help": usage()
         default:
@@ -367,6 +367,7 @@ do {
     if p.contains(3) { try partSyscallCost(nstrace: options.nstrace, quick: options.quick, netFD: netFD) }
     let overhead = p.contains(4) ? try partSpawn(nstrace: options.nstrace, quick: options.quick) : nil
     let file = p.contains(5) ? partTraceFile(quick: options.quick) : nil
+    let runc = p.contains(6) ? try partRuncRuns(nstrace: options.nstrace, quick: options.quick) : nil
 
     var goals = Table("Goals", columns: ["goal", "measured", "met"])
     for (name, rate) in decode {
@@ -380,6 +381,9 @@ do {
     }
     if let overhead {
         goals.add(["fork+exec loop overhead <= +\(fixed(spawnBudgetPercent, 0)) %", signedPercent(overhead), overhead <= spawnBudgetPercent ? "yes" : "NO"])
+    }
+    if let runc {
+        goals.add(["\(runcStarts) x runc run overhead <= +\(fixed(runcBudgetPercent, 0)) %", signedPercent(runc), runc <= runcBudgetPercent ? "yes" : "NO"])
     }
     if let file {
         goals.add(["record >= \(grouped(recordGoal))/s to a file", grouped(file.writePerSec) + "/s", file.writePerSec >= recordGoal ? "yes" : "NO"])
