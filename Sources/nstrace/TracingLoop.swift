@@ -1,10 +1,11 @@
+import ArgumentParser
 import NstraceBPF
 import NstraceCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// What receives the records of a tracing run: `LiveSession` prints them, `RecordSession`
+/// What receives the records of a tracing run: `EventPrinter` prints them, `RecordSession`
 /// writes them to a trace file.
 protocol EventSink: AnyObject {
     /// One ring-buffer record, valid only during the call.
@@ -128,8 +129,6 @@ struct TracingLoop {
         }
     }
 }
-
-import ArgumentParser
 
 func monotonicNow() -> Double {
     var ts = timespec()
