@@ -1,4 +1,5 @@
 import ArgumentParser
+import NstraceBPF
 import NstraceCore
 #if canImport(Glibc)
 import Glibc
@@ -46,7 +47,12 @@ struct RecordCommand: ParsableCommand {
             let header = TraceFileHeader.current(nstraceVersion: NstraceVersion.string,
                                                  fields: ["command": CommandLine.arguments.joined(separator: " ")])
             let sink: TraceFileSink = destination == "-" ? .fileDescriptor(1, closeWhenDone: false) : .path(destination)
-            let writer = try TraceFileWriter(sink: sink, header: header, options: options)
+            let writer: TraceFileWriter
+            do {
+                writer = try TraceFileWriter(sink: sink, header: header, options: options)
+            } catch {
+                throw PreflightError((destination == "-" ? "stdout" : destination) + ": \(error)")
+            }
             writer.rotationHandler = { index in .path(destination + "." + String(index)) }
             let session = RecordSession(writer: writer, destination: destination == "-" ? "stdout" : destination,
                                         attribution: attribution, filter: filter, containerFilter: filters.containerFilter)

@@ -91,7 +91,7 @@ final class RecordSession: EventSink {
     }
 
     func turn(stats: () -> TracerStats?) throws -> Bool {
-        if let failure { throw failure }
+        if let failure { throw PreflightError(destination + ": " + failure.description + " (the file is readable up to its last complete block)") }
         try writeContainerChanges()
         let now = monotonicNow()
         if now - lastLostCheck >= 1, let s = stats() {
@@ -111,7 +111,7 @@ final class RecordSession: EventSink {
     var wantsNamesBeforeFinish: Bool { true }
 
     func finish(stats: TracerStats) throws -> String {
-        if let failure { throw failure }
+        if let failure { throw PreflightError(destination + ": " + failure.description + " (the file is readable up to its last complete block)") }
         try writeContainerChanges()
         let lost = TraceLostCounts(ringbuf: stats.lostRingBuffer, pending: stats.lostPending)
         writer.lostCounts = lost

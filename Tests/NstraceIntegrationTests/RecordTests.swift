@@ -128,6 +128,37 @@ final class RecordTests: XCTestCase {
         XCTAssertTrue(events.contains { $0["name"] as? String == "mount" && $0["tid"] as? Int == mountPid }, "no mount slice on the track of pid \(mountPid ?? -1)")
     }
 
+    /// --max-size: every file of the rotation is complete on its own.
+    func testRotationKeepsCompleteFiles() throws {
+        guard Harness.requireRoot() else { return }
+        let file = scratch.appendingPathComponent("rotated.nst").path
+        let recorder = try TracerProcess(arguments: ["record", "-w", file, "--comm", "nstdrv", "--max-size", "64K"])
+        defer { recorder.kill() }
+        try recorder.waitUntilTracing()
+        for _ in 0..<24 { _ = try Harness.run(Harness.driver, ["all"]) }  // about 110 KB of events
+        let result = try recorder.stop()
+        XCTAssertTrue(result.stderr.contains("in 2 files") || result.stderr.contains("in 3 files"), result.stderr)
+        var total = 0
+        for name in [file, file + ".1"] {
+            let info = try Harness.runCapturing(Harness.nstrace, ["info", name, "-o", "json"])
+            XCTAssertEqual(info.status, 0, info.stderr)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: info.stdout) as? [String: Any])
+            XCTAssertEqual(object["complete"] as? Bool, true, "\(name) has its trailer")
+            XCTAssertLessThanOrEqual(object["bytes"] as? Int ?? .max, 64 * 1024 + (1 << 20), name)
+            total += object["events"] as? Int ?? 0
+        }
+        XCTAssertEqual(total, 24 * 40, "every event of the 24 driver runs in one of the files")
+    }
+
+    func testAFullDiskIsOneLineAndExitStatusOne() throws {
+        guard Harness.requireRoot() else { return }
+        let r = try Harness.runCapturing(Harness.nstrace, ["record", "-w", "/dev/full", "--duration", "2"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let lines = r.stderr.split(separator: "\n").filter { !$0.contains("nstrace: tracing") }
+        XCTAssertEqual(lines.count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("/dev/full") && r.stderr.contains("ENOSPC"), r.stderr)
+    }
+
     func testDamagedAndForeignFilesGiveOneLineErrors() throws {
         let cases: [(String, [UInt8])] = [
             ("empty", []),
