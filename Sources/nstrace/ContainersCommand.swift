@@ -14,16 +14,13 @@ struct ContainersCommand: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .long], help: "Output format: text or json.")
-    var output: OutputFormat = .text
-
-    @Flag(name: .long, help: "Omit the header line of the text output.")
-    var noHeader = false
+    @OptionGroup(title: "Output")
+    var view: ViewOutputOptions
 
     func run() throws {
         Views.prepareOutput()
         let inventory = try Views.scan()
-        switch output {
+        switch view.output {
         case .json:
             let items: [JSONValue] = inventory.containers.map { container in
                 var members = JSONValue.container(container)
@@ -48,8 +45,8 @@ struct ContainersCommand: ParsableCommand {
                     namespaceList(container.sharedWithHost), own.joined(separator: " "),
                 ])
             }
-            if inventory.containers.isEmpty && noHeader { return }
-            try Views.write(table.render(withHeader: !noHeader))
+            if inventory.containers.isEmpty && view.noHeader { return }
+            try Views.write(table.render(withHeader: !view.noHeader))
         }
     }
 }

@@ -22,6 +22,15 @@ struct PrintOptions: ParsableArguments {
     var noHeader = false
 }
 
+/// How the host-side views (containers, ns, mounts) print their tables.
+struct ViewOutputOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    @Flag(name: .long, help: "Omit the header line of the text output.")
+    var noHeader = false
+}
+
 /// The event filters every command that shows events takes.
 struct FilterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only events of this process or thread id (repeatable).", valueName: "PID"))

@@ -22,11 +22,8 @@ struct MountsCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A container's id, unique id prefix or name, or a process id.", valueName: "CONTAINER|PID"))
     var target: String
 
-    @Option(name: [.short, .long], help: "Output format: text or json.")
-    var output: OutputFormat = .text
-
-    @Flag(name: .long, help: "Omit the header line of the text output.")
-    var noHeader = false
+    @OptionGroup(title: "Output")
+    var view: ViewOutputOptions
 
     func run() throws {
         Views.prepareOutput()
@@ -51,7 +48,7 @@ struct MountsCommand: ParsableCommand {
         for problem in table.errors { Stderr.warning(problem.description) }
         let mounts = ContainerMounts.decode(table, hostTable: host)
 
-        switch output {
+        switch view.output {
         case .json:
             var members: [(String, JSONValue)] = [("pid", .number(target.pid))]
             members.append(("container", target.container.map { .object(JSONValue.container($0)) } ?? .null))
@@ -86,7 +83,7 @@ struct MountsCommand: ParsableCommand {
                     entry.propagation.description.replacingSpaces(), entry.mountOptions.joined(separator: ","),
                 ])
             }
-            try Views.write(text.render(withHeader: !noHeader))
+            try Views.write(text.render(withHeader: !view.noHeader))
         }
     }
 }

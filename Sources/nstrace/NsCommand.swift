@@ -17,11 +17,8 @@ struct NsCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A process id, or a container's id, unique id prefix or name.", valueName: "PID|CONTAINER"))
     var target: String?
 
-    @Option(name: [.short, .long], help: "Output format: text or json.")
-    var output: OutputFormat = .text
-
-    @Flag(name: .long, help: "Omit the header line of the text output.")
-    var noHeader = false
+    @OptionGroup(title: "Output")
+    var view: ViewOutputOptions
 
     func run() throws {
         Views.prepareOutput()
@@ -49,7 +46,7 @@ struct NsCommand: ParsableCommand {
         func sharedWith(_ row: NamespaceSharing) -> [String] {
             (row.sharedWithHost ? ["host"] : []) + row.sharedWithContainers.map { Views.containerLabel($0, in: inventory) }
         }
-        switch output {
+        switch view.output {
         case .json:
             var members: [(String, JSONValue)] = [("pid", .number(target.pid)), ("command", .string(command))]
             members.append(("container", container.map { .object(JSONValue.container($0)) } ?? .null))
@@ -78,14 +75,14 @@ struct NsCommand: ParsableCommand {
                 let others = sharedWith(row)
                 table.add([row.link.rawValue, String(row.inode), others.isEmpty ? "-" : others.joined(separator: ",")])
             }
-            try Views.write((noHeader ? "" : title + "\n") + table.render(withHeader: !noHeader))
+            try Views.write((view.noHeader ? "" : title + "\n") + table.render(withHeader: !view.noHeader))
         }
     }
 
     private func showAll(_ inventory: ContainerInventory) throws {
         let usages = inventory.namespaceUsage()
         func label(_ identity: ContainerIdentity) -> String { Views.containerLabel(identity, in: inventory) }
-        switch output {
+        switch view.output {
         case .json:
             let items: [JSONValue] = usages.map { usage in
                 .object([
@@ -111,7 +108,7 @@ struct NsCommand: ParsableCommand {
                 table.add([owner, usage.type.name, String(usage.inode), String(usage.pids.count), String(usage.firstPID),
                            usage.firstCommand, shared.isEmpty ? "" : shared.joined(separator: ",")])
             }
-            try Views.write(table.render(withHeader: !noHeader))
+            try Views.write(table.render(withHeader: !view.noHeader))
         }
     }
 }
