@@ -21,19 +21,8 @@ public enum OutputError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A reusable output byte buffer. Appending never allocates once the buffer has grown to its
-/// working size; there is no String interpolation anywhere on these paths.
-///
-/// Escaping, both total over arbitrary bytes:
-/// - `appendTextEscaped`: for terminals. Printable ASCII and valid UTF-8 pass through; every
-///   control byte (< 0x20, 0x7f), every C1 control (U+0080...U+009F, which some terminals
-///   obey as escape introducers), backslash, and every byte that is not part of a valid
-///   UTF-8 sequence is written as `\n`, `\t`, `\r`, `\\` or `\xNN`. With `quote: true` also
-///   `"` → `\"`. Nothing that reaches the terminal can start an escape sequence.
-/// - `appendJSONString`: always a valid JSON string (RFC 8259), with the quotes. `"` and `\`
-///   are escaped, controls use `\b \f \n \r \t` or `\u00XX`, and 0x7f, C1 controls, U+2028
-///   and U+2029 are written as `\uXXXX` too. Valid UTF-8 passes through unchanged; each byte
-///   that is not part of a valid UTF-8 sequence (stray continuation bytes, overlong forms,
-///   surrogates, code points above U+10FFFF, sequences cut short) becomes one U+FFFD.
+/// working size; there is no String interpolation anywhere on these paths. Escaping of
+/// untrusted strings (terminal text, JSON) is in Escaping.swift.
 public struct OutputBuffer: ~Copyable {
     // Noncopyable: the buffer is one owned allocation, written through a raw pointer with no
     // copy-on-write uniqueness checks on the per-event path. Pass it `inout`; keep it in a
@@ -271,140 +260,6 @@ public struct OutputBuffer: ~Copyable {
         }
     }
 
-    // MARK: escaping
-
-    /// Appends `bytes` for a terminal (see the type's documentation). With `quote`, also
-    /// escapes `"` (for text inside double quotes).
-    public mutating func appendTextEscaped(_ bytes: UnsafeRawBufferPointer, quote: Bool = false) {
-        let n = bytes.count
-        guard n > 0 else { return }
-        let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        write(maxBytes: 4 * n) { dst in
-            var o = 0
-            var i = 0
-            while i < n {
-                // a run of plain printable ASCII is copied in one go
-                var j = i
-                while j < n {
-                    let c = src[j]
-                    if c < 0x20 || c >= 0x7F || c == 0x5C || c == 0x22 { break }
-                    j += 1
-                }
-                if j > i {
-                    (dst + o).update(from: src + i, count: j - i)
-                    o += j - i
-                    i = j
-                    if i == n { break }
-                }
-                let b = src[i]
-                if b >= 0x20 && b < 0x7F {
-                    if b == 0x5C || (quote && b == 0x22) {
-                        dst[o] = 0x5C; dst[o + 1] = b; o += 2
-                    } else {
-                        dst[o] = b; o += 1
-                    }
-                    i += 1
-                } else if b < 0x80 {
-                    switch b {
-                    case 0x0A: dst[o] = 0x5C; dst[o + 1] = 0x6E; o += 2
-                    case 0x09: dst[o] = 0x5C; dst[o + 1] = 0x74; o += 2
-                    case 0x0D: dst[o] = 0x5C; dst[o + 1] = 0x72; o += 2
-                    default: o += writeHexEscape(b, dst + o)
-                    }
-                    i += 1
-                } else {
-                    let len = utf8SequenceLength(src, i, n)
-                    if len == 0 || (len == 2 && b == 0xC2 && src[i + 1] < 0xA0) {
-                        // not UTF-8, or a C1 control: escape every byte of it
-                        let k = len == 0 ? 1 : 2
-                        for j in 0..<k { o += writeHexEscape(src[i + j], dst + o) }
-                        i += k
-                    } else {
-                        for j in 0..<len { dst[o + j] = src[i + j] }
-                        o += len
-                        i += len
-                    }
-                }
-            }
-            return o
-        }
-    }
-
-    /// Appends `bytes` as a JSON string, quotes included (see the type's documentation).
-    public mutating func appendJSONString(_ bytes: UnsafeRawBufferPointer) {
-        let n = bytes.count
-        guard n > 0 else { append("\"\""); return }
-        let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        write(maxBytes: 6 * n + 2) { dst in
-            dst[0] = 0x22
-            var o = 1
-            var i = 0
-            while i < n {
-                // a run of plain printable ASCII is copied in one go
-                var j = i
-                while j < n {
-                    let c = src[j]
-                    if c < 0x20 || c >= 0x7F || c == 0x5C || c == 0x22 { break }
-                    j += 1
-                }
-                if j > i {
-                    (dst + o).update(from: src + i, count: j - i)
-                    o += j - i
-                    i = j
-                    if i == n { break }
-                }
-                let b = src[i]
-                if b >= 0x20 && b < 0x7F {
-                    if b == 0x22 || b == 0x5C {
-                        dst[o] = 0x5C; dst[o + 1] = b; o += 2
-                    } else {
-                        dst[o] = b; o += 1
-                    }
-                    i += 1
-                } else if b < 0x80 {
-                    switch b {
-                    case 0x0A: dst[o] = 0x5C; dst[o + 1] = 0x6E; o += 2
-                    case 0x09: dst[o] = 0x5C; dst[o + 1] = 0x74; o += 2
-                    case 0x0D: dst[o] = 0x5C; dst[o + 1] = 0x72; o += 2
-                    case 0x08: dst[o] = 0x5C; dst[o + 1] = 0x62; o += 2
-                    case 0x0C: dst[o] = 0x5C; dst[o + 1] = 0x66; o += 2
-                    default: o += writeUnicodeEscape(UInt16(b), dst + o)
-                    }
-                    i += 1
-                } else {
-                    let len = utf8SequenceLength(src, i, n)
-                    if len == 0 {
-                        dst[o] = 0xEF; dst[o + 1] = 0xBF; dst[o + 2] = 0xBD; o += 3
-                        i += 1
-                    } else if len == 2 && b == 0xC2 && src[i + 1] < 0xA0 {
-                        o += writeUnicodeEscape(UInt16(src[i + 1]), dst + o)
-                        i += 2
-                    } else if len == 3 && b == 0xE2 && src[i + 1] == 0x80 && (src[i + 2] == 0xA8 || src[i + 2] == 0xA9) {
-                        o += writeUnicodeEscape(src[i + 2] == 0xA8 ? 0x2028 : 0x2029, dst + o)
-                        i += 3
-                    } else {
-                        for j in 0..<len { dst[o + j] = src[i + j] }
-                        o += len
-                        i += len
-                    }
-                }
-            }
-            dst[o] = 0x22
-            return o + 1
-        }
-    }
-
-    public mutating func appendJSONString(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { appendJSONString($0) }
-    }
-
-    /// `"s"` for names known to need no escaping (static tables).
-    public mutating func appendQuoted(_ s: StaticString) {
-        append(byte: 0x22)
-        append(s)
-        append(byte: 0x22)
-    }
-
     // MARK: output
 
     /// Writes the whole content to `fd` with write(2) — retrying on EINTR, continuing after
@@ -437,54 +292,6 @@ public struct OutputBuffer: ~Copyable {
 
 @inline(__always)
 func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x61 + v - 10 }
-
-/// `\xNN` (upper-case hex, as in escaped text); returns 4.
-@inline(__always)
-func writeHexEscape(_ b: UInt8, _ p: UnsafeMutablePointer<UInt8>) -> Int {
-    p[0] = 0x5C; p[1] = 0x78
-    p[2] = upperHexDigit(b >> 4); p[3] = upperHexDigit(b & 0xF)
-    return 4
-}
-
-@inline(__always)
-func upperHexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x41 + v - 10 }
-
-/// `\uXXXX` (lower-case hex); returns 6.
-@inline(__always)
-func writeUnicodeEscape(_ u: UInt16, _ p: UnsafeMutablePointer<UInt8>) -> Int {
-    p[0] = 0x5C; p[1] = 0x75
-    p[2] = hexDigit(UInt8(truncatingIfNeeded: u >> 12))
-    p[3] = hexDigit(UInt8(truncatingIfNeeded: (u >> 8) & 0xF))
-    p[4] = hexDigit(UInt8(truncatingIfNeeded: (u >> 4) & 0xF))
-    p[5] = hexDigit(UInt8(truncatingIfNeeded: u & 0xF))
-    return 6
-}
-
-/// Length (2...4) of the well-formed UTF-8 sequence starting at src[i] (a byte ≥ 0x80), or 0
-/// when it is not one (Unicode Table 3-7: no overlongs, surrogates, or > U+10FFFF).
-@inline(__always)
-func utf8SequenceLength(_ src: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
-    let b0 = src[i]
-    if b0 < 0xC2 { return 0 }
-    if b0 < 0xE0 {
-        return i + 1 < n && src[i + 1] & 0xC0 == 0x80 ? 2 : 0
-    }
-    if b0 < 0xF0 {
-        guard i + 2 < n else { return 0 }
-        let b1 = src[i + 1]
-        let lo: UInt8 = b0 == 0xE0 ? 0xA0 : 0x80
-        let hi: UInt8 = b0 == 0xED ? 0x9F : 0xBF
-        return b1 >= lo && b1 <= hi && src[i + 2] & 0xC0 == 0x80 ? 3 : 0
-    }
-    if b0 < 0xF5 {
-        guard i + 3 < n else { return 0 }
-        let b1 = src[i + 1]
-        let lo: UInt8 = b0 == 0xF0 ? 0x90 : 0x80
-        let hi: UInt8 = b0 == 0xF4 ? 0x8F : 0xBF
-        return b1 >= lo && b1 <= hi && src[i + 2] & 0xC0 == 0x80 && src[i + 3] & 0xC0 == 0x80 ? 4 : 0
-    }
-    return 0
-}
 
 /// The buffer owns its memory exclusively (it is noncopyable), so moving it to another
 /// thread is safe.

@@ -79,19 +79,19 @@ struct FilterOptions: ParsableArguments {
         var events = Set<EventType>()
         for name in Self.split(event) {
             guard let type = EventType(name: name) else {
-                throw ValidationError("unknown event '\(name)'; known: \(EventType.allCases.map(\.name).joined(separator: ", "))")
+                throw ValidationError("unknown event '\(Escape.text(name))'; known: \(EventType.allCases.map(\.name).joined(separator: ", "))")
             }
             events.insert(type)
         }
         var nsTypes = Set<NamespaceType>()
         for name in Self.split(ns) {
             guard let type = NamespaceType(name: name) else {
-                throw ValidationError("unknown namespace type '\(name)'; known: \(NamespaceType.allCases.map(\.name).joined(separator: ", "))")
+                throw ValidationError("unknown namespace type '\(Escape.text(name))'; known: \(NamespaceType.allCases.map(\.name).joined(separator: ", "))")
             }
             nsTypes.insert(type)
         }
         for name in comm where name.utf8.count > 15 {
-            throw ValidationError("--comm '\(name)' is longer than the kernel's 15-byte command name")
+            throw ValidationError("--comm '\(Escape.text(name))' is longer than the kernel's 15-byte command name")
         }
         return EventFilter(pids: Set(pid), comms: comm, events: events, nsTypes: nsTypes, failedOnly: failed)
     }

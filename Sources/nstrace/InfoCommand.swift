@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import NstraceCore
 
 struct InfoCommand: ParsableCommand {
@@ -31,54 +30,57 @@ struct InfoCommand: ParsableCommand {
         }
         let header = reader.header
         let lost = reader.trailer?.lost ?? replay.lastLost.map { TraceLostCounts(ringbuf: $0.ringbuf, pending: $0.pending) }
-        var info: [(String, Any)] = [
-            ("file", TraceInput.name(input.file)),
-            ("bytes", reader.bytesRead),
-            ("host", header.hostname),
-            ("kernel", header.kernelRelease),
-            ("nstrace", header.nstraceVersion),
-            ("abi", Int(header.abiVersion)),
-            ("started", header.clock.rfc3339(bootNs: header.startBootNs)),
-            ("events", Int(reader.eventsRead)),
-            ("metadata_records", Int(reader.metadataRead)),
-            ("blocks", reader.blocksRead),
-            ("complete", reader.trailer != nil),
-            ("cut_at", reader.wasCut ? (reader.cutOffset ?? reader.bytesRead) as Any : NSNull()),
-            ("lost", lost.map { Int($0.total) } as Any? ?? NSNull()),
+        var info: [(String, JSONValue)] = [
+            ("file", .string(TraceInput.name(input.file))),
+            ("bytes", .number(reader.bytesRead)),
+            ("host", .string(header.hostname)),
+            ("kernel", .string(header.kernelRelease)),
+            ("nstrace", .string(header.nstraceVersion)),
+            ("abi", .number(header.abiVersion)),
+            ("started", .string(header.clock.rfc3339(bootNs: header.startBootNs))),
+            ("events", .number(reader.eventsRead)),
+            ("metadata_records", .number(reader.metadataRead)),
+            ("blocks", .number(reader.blocksRead)),
+            ("complete", .bool(reader.trailer != nil)),
+            ("cut_at", reader.wasCut ? .number(reader.cutOffset ?? reader.bytesRead) : .null),
+            ("lost", lost.map { .number($0.total) } ?? .null),
         ]
         if first != .max {
-            info.append(("first_event", header.clock.rfc3339(bootNs: first)))
-            info.append(("last_event", header.clock.rfc3339(bootNs: last)))
-            info.append(("span_seconds", Double(last - first) / 1e9))
+            info.append(("first_event", .string(header.clock.rfc3339(bootNs: first))))
+            info.append(("last_event", .string(header.clock.rfc3339(bootNs: last))))
+            info.append(("span_seconds", .double(Double(last - first) / 1e9)))
         }
         if output == .json {
-            var object: [String: Any] = [:]
-            for (k, v) in info { object[k] = v }
-            object["events_by_type"] = byType
-            object["events_by_container"] = byContainer
-            object["containers"] = replay.attribution.containers.map { c -> [String: Any] in
-                ["id": c.id, "runtime": c.identity.runtime.rawValue, "name": c.name as Any? ?? NSNull(), "image": c.image as Any? ?? NSNull()]
-            }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            info.append(("events_by_type", .object(byType.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })))
+            info.append(("events_by_container", .object(byContainer.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })))
+            info.append(("containers", .array(replay.attribution.containers.sorted { $0.id < $1.id }.map { c in
+                .object([("id", .string(c.id)), ("runtime", .string(c.identity.runtime.rawValue)),
+                         ("name", .optional(c.name)), ("image", .optional(c.image))])
+            })))
+            try Views.write(JSONValue.object(info).render())
             return
         }
+        // Host, file and container names come from elsewhere: every value is escaped.
         var text = ""
         for (k, v) in info {
-            let value = v is NSNull ? "-" : "\(v)"
-            text += k.padding(toLength: 18, withPad: " ", startingAt: 0) + Self.escaped(value) + "\n"
+            text += k.padding(toLength: 18, withPad: " ", startingAt: 0) + Escape.text(Self.plain(v)) + "\n"
         }
         text += "events by type:\n"
         for (k, v) in byType.sorted(by: { $0.value > $1.value }) { text += "  " + k.padding(toLength: 16, withPad: " ", startingAt: 0) + "\(v)\n" }
         text += "events by container:\n"
-        for (k, v) in byContainer.sorted(by: { $0.value > $1.value }) { text += "  " + Self.escaped(k) + "  \(v)\n" }
-        print(text, terminator: "")
+        for (k, v) in byContainer.sorted(by: { $0.value > $1.value }) { text += "  " + Escape.text(k) + "  \(v)\n" }
+        try Views.write(text)
     }
 
-    /// Host names and container names come from elsewhere: no control bytes to the terminal.
-    static func escaped(_ s: String) -> String {
-        var out = OutputBuffer(capacity: s.utf8.count + 8)
-        Array(s.utf8).withUnsafeBytes { out.appendTextEscaped($0) }
-        return out.string
+    /// A scalar as the text output shows it (`-` for null).
+    private static func plain(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return "-"
+        case .bool(let b): return String(b)
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s): return s
+        case .array, .object: return value.render()
+        }
     }
 }

@@ -35,7 +35,7 @@ struct NetnsExposeCommand: ParsableCommand {
 
     func validate() throws {
         if let name, !NetnsExposure.isValidName(name) {
-            throw ValidationError("invalid NAME \(name.debugDescription): a file name, no '/', not '.' or '..'")
+            throw ValidationError("invalid NAME \"\(Escape.text(name, quote: true))\": a file name, no '/', not '.' or '..'")
         }
     }
 
@@ -62,9 +62,9 @@ struct NetnsExposeCommand: ParsableCommand {
         }
         switch result {
         case .exposed(let path):
-            try Views.write("exposed net:[\(netns)] of container \(label) as \(path); try: ip netns exec \(chosen) ip addr")
+            try Views.message("exposed net:[\(netns)] of container \(label) as \(path); try: ip netns exec \(chosen) ip addr")
         case .alreadyExposed(let path):
-            try Views.write("net:[\(netns)] of container \(label) is already exposed as \(path)")
+            try Views.message("net:[\(netns)] of container \(label) is already exposed as \(path)")
         }
     }
 }
@@ -81,7 +81,7 @@ struct NetnsUnexposeCommand: ParsableCommand {
 
     func validate() throws {
         if !NetnsExposure.isValidName(name) {
-            throw ValidationError("invalid NAME \(name.debugDescription): a file name, no '/', not '.' or '..'")
+            throw ValidationError("invalid NAME \"\(Escape.text(name, quote: true))\": a file name, no '/', not '.' or '..'")
         }
     }
 
@@ -92,6 +92,6 @@ struct NetnsUnexposeCommand: ParsableCommand {
         } catch {
             throw Views.fail(error.description)
         }
-        try Views.write("removed \(exposure.runDirectory)/\(name)")
+        try Views.message("removed \(exposure.runDirectory)/\(name)")
     }
 }

@@ -1,11 +1,14 @@
+import NstraceCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Messages to stderr, one line each, prefixed "nstrace: " (Swift 6 forbids the global `stderr`).
+/// A message may quote names and paths from anywhere (containers, trace files, the command
+/// line): the whole line is escaped for the terminal here, so callers pass raw text.
 enum Stderr {
     static func line(_ text: String) {
-        var bytes = Array(("nstrace: " + text + "\n").utf8)
+        var bytes = Array(("nstrace: " + Escape.text(text) + "\n").utf8)
         bytes.withUnsafeMutableBytes { buf in
             var off = 0
             while off < buf.count {

@@ -106,6 +106,12 @@ enum Views {
         return "\(container.shortID) (\(details.joined(separator: ", ")))"
     }
 
+    /// A message that quotes names or paths (one line, escaped for the terminal).
+    static func message(_ text: String) throws {
+        try write(Escape.text(text))
+    }
+
+    /// Output already made safe (JSON from `JSONValue`, a `TextTable`).
     static func write(_ text: String) throws {
         var bytes = Array(text.utf8)
         if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
@@ -129,28 +135,9 @@ enum Views {
 
 // MARK: - text
 
-/// Makes a value safe to print on a terminal: control characters (C0, DEL, C1) become
-/// `\xHH` / `\u{…}`, a backslash stays itself. An empty value prints as `-`.
+/// A table cell: escaped for the terminal (`Escape.text`); an empty value prints as `-`.
 func terminalSafe(_ text: String) -> String {
-    if text.isEmpty { return "-" }
-    var output = ""
-    output.reserveCapacity(text.utf8.count)
-    for scalar in text.unicodeScalars {
-        switch scalar.value {
-        case 0..<0x20, 0x7F:
-            output += "\\x" + hex2(scalar.value)
-        case 0x80..<0xA0, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069:
-            output += "\\u{" + String(scalar.value, radix: 16) + "}"
-        default:
-            output.unicodeScalars.append(scalar)
-        }
-    }
-    return output
-}
-
-private func hex2(_ value: UInt32) -> String {
-    let digits = Array("0123456789ABCDEF")
-    return String([digits[Int(value >> 4) & 0xF], digits[Int(value) & 0xF]])
+    text.isEmpty ? "-" : Escape.text(text)
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
@@ -199,91 +186,6 @@ struct TextTable {
 }
 
 // MARK: - JSON
-
-/// A JSON value with ordered object members, rendered with two-space indentation.
-indirect enum JSONValue {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
-
-    static func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
-    static func number<T: BinaryInteger>(_ value: T) -> JSONValue { .int(Int64(clamping: value)) }
-
-    func render() -> String {
-        var output = ""
-        append(to: &output, indent: 0)
-        return output
-    }
-
-    private func append(to output: inout String, indent: Int) {
-        switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .int(let value): output += String(value)
-        case .string(let value): Self.appendString(value, to: &output)
-        case .array(let items):
-            if items.isEmpty { output += "[]"; return }
-            if items.allSatisfy(\.isScalar) {
-                output += "["
-                for (index, item) in items.enumerated() {
-                    if index > 0 { output += ", " }
-                    item.append(to: &output, indent: indent)
-                }
-                output += "]"
-                return
-            }
-            output += "[\n"
-            for (index, item) in items.enumerated() {
-                output += String(repeating: " ", count: indent + 2)
-                item.append(to: &output, indent: indent + 2)
-                output += index == items.count - 1 ? "\n" : ",\n"
-            }
-            output += String(repeating: " ", count: indent) + "]"
-        case .object(let members):
-            if members.isEmpty { output += "{}"; return }
-            output += "{\n"
-            for (index, member) in members.enumerated() {
-                output += String(repeating: " ", count: indent + 2)
-                Self.appendString(member.0, to: &output)
-                output += ": "
-                member.1.append(to: &output, indent: indent + 2)
-                output += index == members.count - 1 ? "\n" : ",\n"
-            }
-            output += String(repeating: " ", count: indent) + "}"
-        }
-    }
-
-    private var isScalar: Bool {
-        switch self {
-        case .array, .object: return false
-        default: return true
-        }
-    }
-
-    private static func appendString(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
-    }
-}
 
 extension JSONValue {
     /// The container object shared by the views: what the live stream's `container` has

@@ -63,6 +63,46 @@ final class EscapeTests: XCTestCase {
     }
 
     /// Random bytes: JSON always parses and round-trips valid UTF-8; text never has controls.
+    /// The bidirectional and invisible format characters: escaped by both policies.
+    func testFormatCharactersAreEscaped() {
+        for (scalar, hex) in [(0x200B, "200B"), (0x200F, "200F"), (0x2028, "2028"), (0x2029, "2029"), (0x202A, "202A"),
+                              (0x202E, "202E"), (0x2066, "2066"), (0x2069, "2069"), (0xFEFF, "FEFF")] {
+            let bytes = Array(String(Unicode.Scalar(UInt32(scalar))!).utf8)
+            XCTAssertEqual(text(Array("a".utf8) + bytes + Array("b".utf8)), "a\\u{" + hex + "}b")
+            XCTAssertEqual(jsonRaw(bytes), "\"\\u" + hex.lowercased() + "\"")
+            XCTAssertEqual(jsonDecoded(bytes), String(Unicode.Scalar(UInt32(scalar))!))
+        }
+        // neighbours pass through
+        for scalar: UInt32 in [0x200A, 0x2010, 0x2027, 0x202F, 0x2065, 0x206A, 0xFEFE, 0xFF00] {
+            let s = String(Unicode.Scalar(scalar)!)
+            XCTAssertEqual(text(Array(s.utf8)), s)
+            XCTAssertEqual(jsonRaw(Array(s.utf8)), "\"" + s + "\"")
+        }
+    }
+
+    /// The String wrappers apply the same policies.
+    func testStringWrappers() {
+        let hostile = "n\u{1B}[2J\r\u{07}\u{9B}\u{202E}x"
+        XCTAssertEqual(Escape.text(hostile), "n\\x1B[2J\\r\\x07\\xC2\\x9B\\u{202E}x")
+        XCTAssertEqual(Escape.json(hostile), "\"n\\u001b[2J\\r\\u0007\\u009b\\u202ex\"")
+        XCTAssertEqual(Escape.text(bytes: [0x61, 0xFF]), "a\\xFF")
+        XCTAssertEqual(Escape.text("a\"b", quote: true), "a\\\"b")
+    }
+
+    func testJSONValueIsValidForAnyString() throws {
+        let hostile = "n\u{1B}[2J\r\u{07}\u{9B}\u{202E}\u{FFFD}\"\\"
+        let doc = JSONValue.object([("name", .string(hostile)), ("n", .int(-3)), ("x", .double(0.5)),
+                                    ("nan", .double(.nan)), ("list", .array([.null, .bool(true)])), (hostile, .object([]))])
+        let rendered = doc.render()
+        XCTAssertFalse(rendered.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || ($0.value >= 0x7F && $0.value < 0xA0) || $0.value == 0x202E })
+        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(rendered.utf8)) as? [String: Any])
+        XCTAssertEqual(parsed["name"] as? String, hostile)
+        XCTAssertEqual(parsed["n"] as? Int, -3)
+        XCTAssertEqual(parsed["x"] as? Double, 0.5)
+        XCTAssertTrue(parsed["nan"] is NSNull)
+        XCTAssertNotNil(parsed[hostile])
+    }
+
     func testFuzz() {
         var rng = SystemRandomNumberGenerator()
         let alphabet: [UInt8] = [0x00, 0x01, 0x0A, 0x1B, 0x22, 0x5C, 0x7F, 0x80, 0x9B, 0xBF, 0xC0, 0xC2, 0xDF,

@@ -53,10 +53,16 @@ public enum CgroupPathMatcher {
     /// lines are used: they must agree on one container, and a depth-based guess needs at
     /// least two v1 hierarchies showing it, because a single controller's `/<a>/<b>` is
     /// often some host agent's own grouping rather than a container.
+    /// The lines of a /proc file, split at "\n" only: a cgroup name may hold a CR or another
+    /// character Swift counts as a newline (and "\r\n" is one Character).
+    static func lines(_ text: String) -> [Substring] {
+        text.unicodeScalars.split(separator: "\n").map { Substring($0) }
+    }
+
     public static func identify(procCgroupContents: String) -> ContainerIdentity? {
         var unifiedPath: Substring?
         var legacyPaths: [Substring] = []
-        for line in procCgroupContents.split(whereSeparator: \.isNewline) {
+        for line in lines(procCgroupContents) {
             // hierarchy-ID:controller-list:path; the path itself may contain ':'.
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3 else { continue }

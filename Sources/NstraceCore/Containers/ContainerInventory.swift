@@ -255,7 +255,7 @@ public struct ContainerInventory: Sendable {
 
     /// The `0::` path of a /proc/PID/cgroup text.
     public static func unifiedCgroupPath(_ text: String) -> String? {
-        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("0::") {
+        for line in CgroupPathMatcher.lines(text) where line.hasPrefix("0::") {
             return String(line.dropFirst(3))
         }
         return nil

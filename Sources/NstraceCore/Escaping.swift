@@ -1,0 +1,281 @@
+/// The one place where untrusted strings (comm, paths, fstype, mount data, container names and
+/// images, host names) are made safe for their medium. Two named policies, both total over
+/// arbitrary bytes:
+///
+/// - `EscapePolicy.terminalText`: printable ASCII and valid UTF-8 pass through; every C0
+///   control (< 0x20), DEL, C1 control (U+0080...U+009F, which some terminals obey as escape
+///   introducers), backslash, and every byte that is not part of a valid UTF-8 sequence is
+///   written as `\n`, `\t`, `\r`, `\\` or `\xNN`; the bidirectional and invisible format
+///   characters (U+200B...U+200F, U+2028, U+2029, U+202A...U+202E, U+2066...U+2069, U+FEFF),
+///   which reorder or hide what a terminal shows, are written as `\u{XXXX}`. With
+///   `quote: true` also `"` → `\"`. Nothing that reaches the terminal can start an escape
+///   sequence or make text read differently from what it is.
+/// - `EscapePolicy.json`: always a valid JSON string (RFC 8259), with the quotes. `"` and `\`
+///   are escaped, controls use `\b \f \n \r \t` or `\u00XX`, and DEL, C1 controls and the same
+///   format characters as above are written as `\uXXXX` too. Valid UTF-8 passes through
+///   unchanged; each byte that is not part of a valid UTF-8 sequence (stray continuation
+///   bytes, overlong forms, surrogates, code points above U+10FFFF, sequences cut short)
+///   becomes one U+FFFD.
+///
+/// Per event these run on `OutputBuffer` (no allocation); `Escape` wraps them for Strings
+/// (table cells, messages on stderr), off the per-event path.
+public enum EscapePolicy: Sendable {
+    case terminalText
+    case json
+}
+
+/// Escaping for Strings (not the per-event path): table cells, messages, error lines.
+public enum Escape {
+    /// `s` as terminal text.
+    public static func text(_ s: String, quote: Bool = false) -> String {
+        var out = OutputBuffer(capacity: s.utf8.count + 16)
+        out.appendTextEscaped(s, quote: quote)
+        return out.string
+    }
+
+    /// `bytes` as terminal text.
+    public static func text(bytes: [UInt8]) -> String {
+        var out = OutputBuffer(capacity: bytes.count + 16)
+        bytes.withUnsafeBytes { out.appendTextEscaped($0) }
+        return out.string
+    }
+
+    /// `s` as a JSON string, quotes included.
+    public static func json(_ s: String) -> String {
+        var out = OutputBuffer(capacity: s.utf8.count + 16)
+        out.appendJSONString(s)
+        return out.string
+    }
+}
+
+extension OutputBuffer {
+    /// Appends `bytes` under `policy` (JSON: with the quotes).
+    public mutating func append(_ bytes: UnsafeRawBufferPointer, escaping policy: EscapePolicy) {
+        switch policy {
+        case .terminalText: appendTextEscaped(bytes)
+        case .json: appendJSONString(bytes)
+        }
+    }
+
+    public mutating func appendTextEscaped(_ s: String, quote: Bool = false) {
+        var s = s
+        s.withUTF8 { appendTextEscaped(UnsafeRawBufferPointer($0), quote: quote) }
+    }
+
+    public mutating func appendJSONString(_ s: String) {
+        var s = s
+        s.withUTF8 { appendJSONString(UnsafeRawBufferPointer($0)) }
+    }
+
+
+
+    /// Appends `bytes` for a terminal (see the type's documentation). With `quote`, also
+    /// escapes `"` (for text inside double quotes).
+    public mutating func appendTextEscaped(_ bytes: UnsafeRawBufferPointer, quote: Bool = false) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // The same loop shape as appendJSONString, on purpose: the policies differ in every
+        // branch, and one walker taking the differences as closures would cost per byte.
+        write(maxBytes: 4 * n) { dst in
+            var o = 0, i = 0
+            while i < n {
+                copyPlainASCII(src, &i, n, dst, &o)
+                if i == n { break }
+                let b = src[i]
+                if b >= 0x20 && b < 0x7F {   // `"` or `\`
+                    if b == 0x5C || quote { o += writeBackslashEscape(b, dst + o) } else { dst[o] = b; o += 1 }
+                    i += 1
+                } else if b < 0x80 {
+                    let k = writeBackslashEscape(b, dst + o)
+                    o += k != 0 ? k : writeHexEscape(b, dst + o)
+                    i += 1
+                } else {
+                    let len = utf8SequenceLength(src, i, n)
+                    if len == 0 || (len == 2 && b == 0xC2 && src[i + 1] < 0xA0) {
+                        // not UTF-8, or a C1 control: escape every byte of it
+                        let k = len == 0 ? 1 : 2
+                        for j in 0..<k { o += writeHexEscape(src[i + j], dst + o) }
+                        i += k
+                    } else if len == 3, let u = formatCharacter(src + i) {
+                        o += writeBracedUnicodeEscape(u, dst + o)
+                        i += 3
+                    } else {   // valid UTF-8 passes
+                        for j in 0..<len { dst[o + j] = src[i + j] }
+                        o += len; i += len
+                    }
+                }
+            }
+            return o
+        }
+    }
+
+    /// Appends `bytes` as a JSON string, quotes included (see the type's documentation).
+    public mutating func appendJSONString(_ bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        guard n > 0 else { append("\"\""); return }
+        let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        write(maxBytes: 6 * n + 2) { dst in
+            dst[0] = 0x22
+            var o = 1, i = 0
+            while i < n {
+                copyPlainASCII(src, &i, n, dst, &o)
+                if i == n { break }
+                let b = src[i]
+                if b >= 0x20 && b < 0x7F {   // `"` or `\`
+                    o += writeBackslashEscape(b, dst + o)
+                    i += 1
+                } else if b < 0x80 {
+                    switch b {
+                    case 0x08: dst[o] = 0x5C; dst[o + 1] = 0x62; o += 2
+                    case 0x0C: dst[o] = 0x5C; dst[o + 1] = 0x66; o += 2
+                    default:
+                        let k = writeBackslashEscape(b, dst + o)
+                        o += k != 0 ? k : writeUnicodeEscape(UInt16(b), dst + o)
+                    }
+                    i += 1
+                } else {
+                    let len = utf8SequenceLength(src, i, n)
+                    if len == 0 {
+                        dst[o] = 0xEF; dst[o + 1] = 0xBF; dst[o + 2] = 0xBD; o += 3
+                        i += 1
+                    } else if len == 2 && b == 0xC2 && src[i + 1] < 0xA0 {
+                        o += writeUnicodeEscape(UInt16(src[i + 1]), dst + o)
+                        i += 2
+                    } else if len == 3, let u = formatCharacter(src + i) {
+                        // U+2028/U+2029 end a line in JavaScript; the others reorder or hide text
+                        o += writeUnicodeEscape(u, dst + o)
+                        i += 3
+                    } else {   // valid UTF-8 passes
+                        for j in 0..<len { dst[o + j] = src[i + j] }
+                        o += len; i += len
+                    }
+                }
+            }
+            dst[o] = 0x22
+            return o + 1
+        }
+    }
+
+    public mutating func appendJSONString(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { appendJSONString($0) }
+    }
+
+    /// `"s"` for names known to need no escaping (static tables).
+    public mutating func appendQuoted(_ s: StaticString) {
+        append(byte: 0x22)
+        append(s)
+        append(byte: 0x22)
+    }
+
+}
+
+
+/// `\xNN` (upper-case hex, as in escaped text); returns 4.
+@inline(__always)
+func writeHexEscape(_ b: UInt8, _ p: UnsafeMutablePointer<UInt8>) -> Int {
+    p[0] = 0x5C; p[1] = 0x78
+    p[2] = upperHexDigit(b >> 4); p[3] = upperHexDigit(b & 0xF)
+    return 4
+}
+
+@inline(__always)
+func upperHexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x41 + v - 10 }
+
+/// Copies the run of printable ASCII other than `"` and `\` at src[i...] in one go (both
+/// policies pass it unchanged), advancing `i` and `o`.
+@inline(__always)
+func copyPlainASCII(_ src: UnsafePointer<UInt8>, _ i: inout Int, _ n: Int, _ dst: UnsafeMutablePointer<UInt8>, _ o: inout Int) {
+    var j = i
+    while j < n {
+        let c = src[j]
+        if c < 0x20 || c >= 0x7F || c == 0x5C || c == 0x22 { break }
+        j += 1
+    }
+    if j > i {
+        (dst + o).update(from: src + i, count: j - i)
+        o += j - i
+        i = j
+    }
+}
+
+/// `\n`, `\t`, `\r`, `\"`, `\\`, written the same by both policies; returns 2, or 0 (nothing
+/// written) for any other byte.
+@inline(__always)
+func writeBackslashEscape(_ b: UInt8, _ p: UnsafeMutablePointer<UInt8>) -> Int {
+    let c: UInt8
+    switch b {
+    case 0x0A: c = 0x6E
+    case 0x09: c = 0x74
+    case 0x0D: c = 0x72
+    case 0x22, 0x5C: c = b
+    default: return 0
+    }
+    p[0] = 0x5C; p[1] = c
+    return 2
+}
+
+/// The bidirectional and invisible format characters both policies escape, from a
+/// well-formed 3-byte UTF-8 sequence: U+200B...U+200F (zero-width, LRM, RLM), U+2028, U+2029
+/// (line and paragraph separators), U+202A...U+202E (embeddings and overrides),
+/// U+2066...U+2069 (isolates), U+FEFF (zero-width no-break space). nil for anything else.
+@inline(__always)
+func formatCharacter(_ p: UnsafePointer<UInt8>) -> UInt16? {
+    let b0 = p[0], b1 = p[1], b2 = p[2]
+    if b0 == 0xE2 {
+        if b1 == 0x80 && ((b2 >= 0x8B && b2 <= 0x8F) || (b2 >= 0xA8 && b2 <= 0xAE)) { return 0x2000 | UInt16(b2 & 0x3F) }
+        if b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9 { return 0x2040 | UInt16(b2 & 0x3F) }
+        return nil
+    }
+    return b0 == 0xEF && b1 == 0xBB && b2 == 0xBF ? 0xFEFF : nil
+}
+
+/// `\u{XXXX}` (upper-case hex, four digits), for terminal text; returns 8.
+@inline(__always)
+func writeBracedUnicodeEscape(_ u: UInt16, _ p: UnsafeMutablePointer<UInt8>) -> Int {
+    p[0] = 0x5C; p[1] = 0x75; p[2] = 0x7B
+    p[3] = upperHexDigit(UInt8(truncatingIfNeeded: u >> 12))
+    p[4] = upperHexDigit(UInt8(truncatingIfNeeded: (u >> 8) & 0xF))
+    p[5] = upperHexDigit(UInt8(truncatingIfNeeded: (u >> 4) & 0xF))
+    p[6] = upperHexDigit(UInt8(truncatingIfNeeded: u & 0xF))
+    p[7] = 0x7D
+    return 8
+}
+
+/// `\uXXXX` (lower-case hex); returns 6.
+@inline(__always)
+func writeUnicodeEscape(_ u: UInt16, _ p: UnsafeMutablePointer<UInt8>) -> Int {
+    p[0] = 0x5C; p[1] = 0x75
+    p[2] = hexDigit(UInt8(truncatingIfNeeded: u >> 12))
+    p[3] = hexDigit(UInt8(truncatingIfNeeded: (u >> 8) & 0xF))
+    p[4] = hexDigit(UInt8(truncatingIfNeeded: (u >> 4) & 0xF))
+    p[5] = hexDigit(UInt8(truncatingIfNeeded: u & 0xF))
+    return 6
+}
+
+/// Length (2...4) of the well-formed UTF-8 sequence starting at src[i] (a byte ≥ 0x80), or 0
+/// when it is not one (Unicode Table 3-7: no overlongs, surrogates, or > U+10FFFF).
+@inline(__always)
+func utf8SequenceLength(_ src: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+    let b0 = src[i]
+    if b0 < 0xC2 { return 0 }
+    if b0 < 0xE0 {
+        return i + 1 < n && src[i + 1] & 0xC0 == 0x80 ? 2 : 0
+    }
+    if b0 < 0xF0 {
+        guard i + 2 < n else { return 0 }
+        let b1 = src[i + 1]
+        let lo: UInt8 = b0 == 0xE0 ? 0xA0 : 0x80
+        let hi: UInt8 = b0 == 0xED ? 0x9F : 0xBF
+        return b1 >= lo && b1 <= hi && src[i + 2] & 0xC0 == 0x80 ? 3 : 0
+    }
+    if b0 < 0xF5 {
+        guard i + 3 < n else { return 0 }
+        let b1 = src[i + 1]
+        let lo: UInt8 = b0 == 0xF0 ? 0x90 : 0x80
+        let hi: UInt8 = b0 == 0xF4 ? 0x8F : 0xBF
+        return b1 >= lo && b1 <= hi && src[i + 2] & 0xC0 == 0x80 && src[i + 3] & 0xC0 == 0x80 ? 4 : 0
+    }
+    return 0
+}
+
