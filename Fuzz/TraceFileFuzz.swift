@@ -11,14 +11,20 @@ public func fuzzTraceReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for policy in [TraceReadOptions.CorruptionPolicy.stop, .skip] {
         guard let r = try? TraceFileReader(bytes: bytes, options: TraceReadOptions(onCorruption: policy, decodeEvents: data[0] & 2 == 0)) else { continue }
         let exporter = ChromeTraceExporter(header: r.header)
+        let replay = TraceReplay()
+        let pipeline = EventPipeline(attribution: replay.attribution)
+        let json = JSONFormatter(clock: r.header.clock, includesContainer: true)
         var out = OutputBuffer(capacity: 1 << 16)
         exporter.begin(into: &out)
         try? r.forEach { item in
             switch item {
             case .event(let v):
-                exporter.append(v, into: &out)
-                JSONFormatter(clock: r.header.clock).append(v, into: &out)
+                if case .passed(let a) = pipeline.process(v) {
+                    exporter.append(a, into: &out)
+                    json.append(a, into: &out)
+                }
             case .metadata(let m):
+                replay.apply(m)
                 exporter.append(metadata: m, into: &out)
             }
             if out.count > 1 << 15 { out.removeAll() }

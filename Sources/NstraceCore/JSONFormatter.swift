@@ -1,15 +1,16 @@
 /// The machine-readable format: one JSON object per line (JSON Lines). Keys, always in this
 /// order: time, ts_ns, event, pid, tid, ppid, ns_pid, comm, uid, gid, cgroup_id, ns,
-/// ns_before, flags, args, ret, errno, latency_ns, truncated — then whatever
-/// `appendExtraFields` adds. See docs/events.md for the schema.
+/// ns_before, flags, args, ret, errno, latency_ns, truncated — then, with
+/// `includesContainer`, container (and for setns target_container). See docs/events.md.
 public struct JSONFormatter {
     public var clock: WallClock
-    /// Hook for later keys (e.g. "container"): called before the closing brace; it must
-    /// append complete members each with a leading comma: `,"container":{…}`.
-    public var appendExtraFields: ((_ event: EventView, _ out: inout OutputBuffer) -> Void)?
+    /// The `container` key (and `target_container` for setns): the live stream's; not in
+    /// the Chrome exporter's arguments.
+    public var includesContainer: Bool
 
-    public init(clock: WallClock) {
+    public init(clock: WallClock, includesContainer: Bool = false) {
         self.clock = clock
+        self.includesContainer = includesContainer
     }
 
     /// The line for one event, for tests and one-off use (allocates).
@@ -25,8 +26,14 @@ public struct JSONFormatter {
         ",\"cgroup\":", ",\"time\":", ",\"pid_for_children\":", ",\"time_for_children\":",
     ]
 
-    /// Appends one object and a newline.
+    /// Appends one object and a newline (no container known).
     public func append(_ ev: EventView, into out: inout OutputBuffer) {
+        append(AttributedEvent(ev), into: &out)
+    }
+
+    /// Appends one object and a newline.
+    public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
+        let ev = attributed.event
         out.append("{\"time\":\"")
         clock.appendRFC3339(bootNs: ev.tsNs, into: &out)
         out.append("\",\"ts_ns\":")
@@ -90,7 +97,14 @@ public struct JSONFormatter {
             }
         }
         out.append(byte: 0x5D)
-        if let extra = appendExtraFields { extra(ev, &out) }
+        if includesContainer {
+            out.append(",\"container\":")
+            if let c = attributed.container { out.append(c.json) } else { out.append("null") }
+            if ev.type == .setns {
+                out.append(",\"target_container\":")
+                if let t = attributed.target { out.append(t.json) } else { out.append("null") }
+            }
+        }
         out.append("}\n")
     }
 

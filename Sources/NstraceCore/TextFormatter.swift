@@ -10,16 +10,13 @@
 public struct TextFormatter {
     public var color: Bool
     public var clock: WallClock
-    /// Hook for later columns (e.g. the container): called after DETAIL, before the newline.
-    /// It appends its own leading space.
-    public var appendExtra: ((_ event: EventView, _ out: inout OutputBuffer) -> Void)?
-    /// The CONTAINER column (after COMM) when set: appends the event's container label, or
-    /// nothing for the host (shown as `-`); the formatter pads it.
-    public var containerColumn: ((_ event: EventView, _ out: inout OutputBuffer) -> Void)?
+    /// The CONTAINER column (after COMM): the event's container label, `-` for the host.
+    public var showsContainer: Bool
 
-    public init(color: Bool, clock: WallClock) {
+    public init(color: Bool, clock: WallClock, showsContainer: Bool = false) {
         self.color = color
         self.clock = clock
+        self.showsContainer = showsContainer
     }
 
     static let timeWidth = 15
@@ -40,7 +37,7 @@ public struct TextFormatter {
         out.appendSpaces(Self.pidWidth - 3)
         out.append("PID COMM")
         out.appendSpaces(Self.commWidth - 4 + 1)
-        if containerColumn != nil {
+        if showsContainer {
             out.append("CONTAINER")
             out.appendSpaces(Self.containerWidth - 9 + 1)
         }
@@ -56,8 +53,14 @@ public struct TextFormatter {
         return out.string
     }
 
-    /// Appends one line, newline included.
+    /// Appends one line, newline included (no container known).
     public func append(_ ev: EventView, into out: inout OutputBuffer) {
+        append(AttributedEvent(ev), into: &out)
+    }
+
+    /// Appends one line, newline included.
+    public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
+        let ev = attributed.event
         clock.appendLocalTime(bootNs: ev.tsNs, into: &out)
         out.append(byte: 0x20)
         out.appendDecimal(UInt64(ev.pid), width: Self.pidWidth)
@@ -66,10 +69,9 @@ public struct TextFormatter {
         out.appendTextEscaped(ev.comm)
         out.padColumns(since: commStart, width: Self.commWidth)
         out.append(byte: 0x20)
-        if let containerColumn {
+        if showsContainer {
             let start = out.count
-            containerColumn(ev, &out)
-            if out.count == start { out.append(byte: 0x2D) }
+            if let container = attributed.container { out.append(container.column) } else { out.append(byte: 0x2D) }
             out.padColumns(since: start, width: Self.containerWidth)
             out.append(byte: 0x20)
         }
@@ -82,7 +84,6 @@ public struct TextFormatter {
         out.appendSpaces(Self.eventWidth - nameLen + 1)
 
         appendDetail(ev, into: &out)
-        if let extra = appendExtra { extra(ev, &out) }
         out.append(byte: 0x0A)
     }
 

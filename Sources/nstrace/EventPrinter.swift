@@ -1,53 +1,25 @@
 import NstraceBPF
 import NstraceCore
 
-/// The per-event path of `nstrace live` and `nstrace show`: attribute, filter, format into one reused
-/// buffer. Nothing here allocates per event; output is written in batches by `flush`.
+/// `nstrace live`, `show` and `export -o jsonl`: the pipeline's events, formatted into one
+/// reused buffer. Nothing here allocates per event; output is written in batches by `flush`.
 final class EventPrinter: EventSink {
-    /// The container of the event being formatted, read by the formatters' column hooks.
-    private final class Current {
-        var container: ContainerRecord?
-        var target: ContainerRecord?
-    }
-
+    let pipeline: EventPipeline
     private let format: OutputFormat
-    private var text: TextFormatter
-    private var json: JSONFormatter
-    private let filter: EventFilter
-    private let containerFilter: ContainerFilter
-    private let attribution: ContainerAttribution
-    private let current = Current()
+    private let text: TextFormatter
+    private let json: JSONFormatter
     private let header: Bool
     private let fd: Int32
     private var buffer = OutputBuffer(capacity: 1 << 17)
-    private(set) var seen: UInt64 = 0
-    private(set) var shown: UInt64 = 0
-    private(set) var malformed: UInt64 = 0
     private(set) var outputClosed = false
-    private var firstMalformed: EventDecodeError?
 
-    init(format: OutputFormat, color: Bool, filter: EventFilter, containerFilter: ContainerFilter,
-         attribution: ContainerAttribution, clock: WallClock, header: Bool, fd: Int32 = 1) {
+    init(format: OutputFormat, color: Bool, pipeline: EventPipeline, clock: WallClock, header: Bool, fd: Int32 = 1) {
         self.fd = fd
         self.format = format
-        self.text = TextFormatter(color: color, clock: clock)
-        self.json = JSONFormatter(clock: clock)
-        self.filter = filter
-        self.containerFilter = containerFilter
-        self.attribution = attribution
+        self.text = TextFormatter(color: color, clock: clock, showsContainer: true)
+        self.json = JSONFormatter(clock: clock, includesContainer: true)
+        self.pipeline = pipeline
         self.header = header
-        let current = self.current
-        text.containerColumn = { _, out in
-            if let c = current.container { out.append(c.column) }
-        }
-        json.appendExtraFields = { ev, out in
-            out.append(",\"container\":")
-            if let c = current.container { out.append(c.json) } else { out.append("null") }
-            if ev.type == .setns {
-                out.append(",\"target_container\":")
-                if let t = current.target { out.append(t.json) } else { out.append("null") }
-            }
-        }
     }
 
     func start() throws(OutputError) {
@@ -57,33 +29,20 @@ final class EventPrinter: EventSink {
         }
     }
 
+    /// One ring-buffer record.
     func handle(_ bytes: UnsafeRawBufferPointer) {
-        let view: EventView
-        do {
-            view = try EventView(bytes: bytes)
-        } catch {
-            malformed &+= 1
-            if firstMalformed == nil { firstMalformed = error }
-            return
-        }
-        handle(view)
+        if case .passed(let ev) = pipeline.process(record: bytes) { print(ev) }
     }
 
-    /// One decoded event (from the ring buffer, or from a trace file).
+    /// One event of a trace file.
     func handle(_ view: EventView) {
-        seen &+= 1
-        let container = attribution.attribute(view)
-        // exec and cgroup_mkdir feed attribution; they are shown only when asked for by name
-        if view.type.isInternal && !filter.events.contains(view.type) { return }
-        guard filter.matches(view) else { return }
-        let target = view.type == .setns ? attribution.target(view) : nil
-        guard containerFilter.isEmpty || containerFilter.matches(container: container, target: target) else { return }
-        shown &+= 1
-        current.container = container
-        current.target = target
+        if case .passed(let ev) = pipeline.process(view) { print(ev) }
+    }
+
+    private func print(_ ev: AttributedEvent) {
         switch format {
-        case .text: text.append(view, into: &buffer)
-        case .json: json.append(view, into: &buffer)
+        case .text: text.append(ev, into: &buffer)
+        case .json: json.append(ev, into: &buffer)
         }
         if buffer.count >= 1 << 16 {
             try? flush()
@@ -111,16 +70,16 @@ final class EventPrinter: EventSink {
     }
 
     func summary(stats: TracerStats) -> String {
-        var line = "\(seen) events"
-        if shown != seen { line += ", \(shown) shown" }
+        var line = "\(pipeline.seen) events"
+        if pipeline.passed != pipeline.seen { line += ", \(pipeline.passed) shown" }
         line += ", \(stats.lost) lost"
         if stats.lost > 0 {
             line += " (ring buffer full: \(stats.lostRingBuffer), enter record not kept: \(stats.lostPending); try a larger --ring-size)"
         }
-        if malformed > 0, let firstMalformed {
-            line += ", \(malformed) malformed (first: \(firstMalformed))"
+        if pipeline.malformed > 0, let firstMalformed = pipeline.firstMalformed {
+            line += ", \(pipeline.malformed) malformed (first: \(firstMalformed))"
         }
-        let containers = attribution.containers.count
+        let containers = pipeline.attribution.containers.count
         if containers > 0 { line += ", \(containers) container\(containers == 1 ? "" : "s")" }
         return line
     }

@@ -41,12 +41,12 @@ struct ExportCommand: ParsableCommand {
         defer { if fd != 1 { close(fd) } }
         let filter = try filters.makeFilter()
         let replay = TraceReplay()
+        let pipeline = EventPipeline(attribution: replay.attribution, filter: filter, containerFilter: filters.containerFilter)
         switch output {
         case .jsonl:
             var printer: EventPrinter?
             try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
-                printer = EventPrinter(format: .json, color: false, filter: filter, containerFilter: filters.containerFilter,
-                                       attribution: replay.attribution, clock: header.clock, header: false, fd: fd)
+                printer = EventPrinter(format: .json, color: false, pipeline: pipeline, clock: header.clock, header: false, fd: fd)
             }) { ev in
                 guard let printer else { return false }
                 printer.handle(ev)
@@ -54,28 +54,20 @@ struct ExportCommand: ParsableCommand {
             }
             try printer?.flush()
         case .chrome:
-            try exportChrome(replay: replay, filter: filter, fd: fd)
+            try exportChrome(replay: replay, pipeline: pipeline, fd: fd)
         }
     }
 
-    private func exportChrome(replay: TraceReplay, filter: EventFilter, fd: Int32) throws {
+    private func exportChrome(replay: TraceReplay, pipeline: EventPipeline, fd: Int32) throws {
         var out = OutputBuffer(capacity: 1 << 17)
         var exporter: ChromeTraceExporter?
-        var current: ContainerRecord?
-        let containerFilter = filters.containerFilter
         do {
             try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
-                exporter = ChromeTraceExporter(header: header) { _ in
-                    current.map { ($0.id, $0.name ?? String($0.id.prefix(12))) }
-                }
+                exporter = ChromeTraceExporter(header: header)
                 exporter?.begin(into: &out)
             }) { ev in
-                let container = replay.attribution.attribute(ev)
-                guard !ev.type.isInternal, filter.matches(ev) else { return true }
-                let target = ev.type == .setns ? replay.attribution.target(ev) : nil
-                guard containerFilter.isEmpty || containerFilter.matches(container: container, target: target) else { return true }
-                current = container
-                exporter?.append(ev, into: &out)
+                guard case .passed(let attributed) = pipeline.process(ev) else { return true }
+                exporter?.append(attributed, into: &out)
                 if out.count >= 1 << 16 { try out.flush(fd: fd) }
                 return true
             }

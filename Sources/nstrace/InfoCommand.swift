@@ -17,13 +17,13 @@ struct InfoCommand: ParsableCommand {
         var byType: [String: Int] = [:]
         var byContainer: [String: Int] = [:]
         var first: UInt64 = .max, last: UInt64 = 0
+        let pipeline = EventPipeline(attribution: replay.attribution)
         let reader = try TraceInput(options: input).forEachEvent(replay) { ev in
-            let container = replay.attribution.attribute(ev)
             first = min(first, ev.tsNs)
             last = max(last, ev.tsNs)
             byType[ev.type.name, default: 0] += 1
-            if !ev.type.isInternal {
-                let key = container.map { c in c.name.map { "\($0) (\(c.id.prefix(12)))" } ?? c.id } ?? "host"
+            if case .passed(let attributed) = pipeline.process(ev) {
+                let key = attributed.container.map { c in c.name.map { "\($0) (\(c.id.prefix(12)))" } ?? c.id } ?? "host"
                 byContainer[key, default: 0] += 1
             }
             return true

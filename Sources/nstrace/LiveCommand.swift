@@ -28,8 +28,8 @@ struct LiveCommand: ParsableCommand {
     func run() throws {
         let filter = try filters.makeFilter()
         try TracingLoop(options: tracing).run { attribution, _ in
-            let session = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), filter: filter,
-                                      containerFilter: filters.containerFilter, attribution: attribution,
+            let pipeline = EventPipeline(attribution: attribution, filter: filter, containerFilter: filters.containerFilter)
+            let session = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), pipeline: pipeline,
                                       clock: WallClock.current(), header: !printing.noHeader)
             try session.start()
             return session

@@ -54,8 +54,9 @@ struct RecordCommand: ParsableCommand {
                 throw PreflightError((destination == "-" ? "stdout" : destination) + ": \(error)")
             }
             writer.rotationHandler = { index in .path(destination + "." + String(index)) }
+            let pipeline = EventPipeline(attribution: attribution, filter: filter, containerFilter: filters.containerFilter)
             let session = RecordSession(writer: writer, destination: destination == "-" ? "stdout" : destination,
-                                        attribution: attribution, filter: filter, containerFilter: filters.containerFilter)
+                                        pipeline: pipeline)
             try session.writeSnapshot(inventory: inventory)
             return session
         }

@@ -8,26 +8,19 @@ import NstraceCore
 /// lost counts as they change, totals at the end.
 final class RecordSession: EventSink {
     private let writer: TraceFileWriter
-    private let attribution: ContainerAttribution
-    private let filter: EventFilter
-    private let containerFilter: ContainerFilter
+    private let pipeline: EventPipeline
+    private var attribution: ContainerAttribution { pipeline.attribution }
     private let destination: String
     private var written: [String: [UInt8]] = [:]   // container id -> its JSON as last written
     private var lastLost = TraceLostCounts()
     private var lastLostCheck = 0.0
-    private(set) var seen: UInt64 = 0
-    private(set) var recorded: UInt64 = 0
-    private(set) var malformed: UInt64 = 0
     /// A write failed (full disk): the file stays readable up to the last complete block.
     private var failure: TraceFileError?
 
-    init(writer: TraceFileWriter, destination: String, attribution: ContainerAttribution,
-         filter: EventFilter, containerFilter: ContainerFilter) {
+    init(writer: TraceFileWriter, destination: String, pipeline: EventPipeline) {
         self.writer = writer
         self.destination = destination
-        self.attribution = attribution
-        self.filter = filter
-        self.containerFilter = containerFilter
+        self.pipeline = pipeline
     }
 
     /// The host as recording starts: nstrace's namespaces, the running containers with their
@@ -66,25 +59,17 @@ final class RecordSession: EventSink {
         try writer.flush()
     }
 
+    /// Events that pass the filters, and the bookkeeping events reading the file back needs.
     func handle(_ bytes: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
-        let view: EventView
-        do {
-            view = try EventView(bytes: bytes)
-        } catch {
-            malformed &+= 1
-            return
-        }
-        seen &+= 1
-        let container = attribution.attribute(view)
-        if !view.type.isInternal {
-            guard filter.matches(view) else { return }
-            let target = view.type == .setns ? attribution.target(view) : nil
-            guard containerFilter.isEmpty || containerFilter.matches(container: container, target: target) else { return }
-            recorded &+= 1
+        let record: UnsafeRawBufferPointer
+        switch pipeline.process(record: bytes) {
+        case .passed(let ev): record = ev.event.bytes
+        case .bookkeeping(let ev): record = ev.bytes
+        case .filtered, .malformed: return
         }
         do {
-            try writer.append(record: UnsafeRawBufferPointer(rebasing: bytes[0..<Int(view.header.size)]))
+            try writer.append(record: record)
         } catch {
             failure = error
         }
@@ -116,11 +101,11 @@ final class RecordSession: EventSink {
         let lost = TraceLostCounts(ringbuf: stats.lostRingBuffer, pending: stats.lostPending)
         writer.lostCounts = lost
         try writer.finish(lost: lost)
-        var line = "\(recorded) events recorded to \(destination) (\(writer.totalBytesWritten) bytes"
+        var line = "\(pipeline.passed) events recorded to \(destination) (\(writer.totalBytesWritten) bytes"
         if writer.fileIndex > 0 { line += " in \(writer.fileIndex + 1) files" }
         line += "), \(lost.total) lost"
         if lost.total > 0 { line += " (ring buffer full: \(lost.ringbuf), enter record not kept: \(lost.pending); try a larger --ring-size)" }
-        if malformed > 0 { line += ", \(malformed) malformed" }
+        if pipeline.malformed > 0 { line += ", \(pipeline.malformed) malformed" }
         let containers = attribution.containers.count
         if containers > 0 { line += ", \(containers) container\(containers == 1 ? "" : "s")" }
         return line

@@ -21,8 +21,8 @@ struct ShowCommand: ParsableCommand {
         let replay = TraceReplay()
         var printer: EventPrinter?
         try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
-            let p = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), filter: filter,
-                                 containerFilter: filters.containerFilter, attribution: replay.attribution,
+            let pipeline = EventPipeline(attribution: replay.attribution, filter: filter, containerFilter: filters.containerFilter)
+            let p = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), pipeline: pipeline,
                                  clock: header.clock, header: !printing.noHeader)
             try p.start()
             printer = p

@@ -273,12 +273,25 @@ final class FormatTests: XCTestCase {
         XCTAssertFalse(m.event.text(color: false).contains("\u{1B}"))
     }
 
-    func testTextHook() {
-        var tf = TextFormatter(color: false, clock: testClock)
-        tf.appendExtra = { _, out in out.append(" [ctr]") }
+    func testContainerColumnAndKeys() {
+        let record = ContainerAttribution(cgroups: nil, hostNamespaces: []).register(ContainerIdentity(id: "web1", runtime: .runc, name: "we\u{1B}b"))
+        let tf = TextFormatter(color: false, clock: testClock, showsContainer: true)
+        var header = OutputBuffer()
+        tf.appendHeader(into: &header)
+        XCTAssertTrue(header.string.contains(" COMM             CONTAINER    EVENT "), header.string)
         var o = OutputBuffer()
-        unshareFixture().event.withView { tf.append($0, into: &o) }
-        XCTAssertTrue(o.string.hasSuffix("net:[4026531840→4026532696] [ctr]\n"))
+        unshareFixture().event.withView { tf.append(AttributedEvent($0, container: record), into: &o) }
+        unshareFixture().event.withView { tf.append(AttributedEvent($0), into: &o) }
+        let lines = o.string.split(separator: "\n")
+        XCTAssertTrue(lines[0].contains(" we\\x1Bb      unshare "), String(lines[0]))
+        XCTAssertTrue(lines[1].contains(" -            unshare "), String(lines[1]))
+
+        let jf = JSONFormatter(clock: testClock, includesContainer: true)
+        var j = OutputBuffer()
+        Fixture(.setns).event.withView { jf.append(AttributedEvent($0, container: nil, target: record), into: &j) }
+        let obj = try! JSONSerialization.jsonObject(with: Data(j.bytes)) as! [String: Any]
+        XCTAssertTrue(obj["container"] is NSNull)
+        XCTAssertEqual((obj["target_container"] as? [String: Any])?["name"] as? String, "we\u{1B}b")
     }
 
     // MARK: JSON
@@ -465,11 +478,10 @@ final class FormatTests: XCTestCase {
         XCTAssertNotNil(String(validating: raw, as: UTF8.self))
     }
 
-    func testJSONFaultAndHook() {
+    func testJSONFaultAndContainer() {
         var f = Fixture(.umount)
         f.fault(0)
-        var jf = JSONFormatter(clock: testClock)
-        jf.appendExtraFields = { _, out in out.append(",\"container\":null") }
+        let jf = JSONFormatter(clock: testClock, includesContainer: true)
         let line = f.event.withView { jf.line($0) }
         let o = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
         XCTAssertTrue((o["args"] as! [String: Any])["target"] is NSNull)

@@ -109,8 +109,6 @@ public final class ContainerAttribution {
     private var byCgroup: [UInt64: ContainerRecord?] = [:]
     private var byLineage: [UInt32: ContainerRecord?] = [:]
     private var byNamespace: [UInt32: ContainerRecord] = [:]
-    /// The container `attribute` gave the event `target` is asked about.
-    private var lastAttributed: ContainerRecord?
     /// Called once per container when it is first seen (e.g. to look its name up elsewhere).
     public var onNewContainer: ((ContainerIdentity) -> Void)?
     /// Live only: a second look at a runtime the cgroup layout guessed (runc's and crun's state
@@ -147,35 +145,35 @@ public final class ContainerAttribution {
         byID[id]?.refine(name: name, image: image)
     }
 
-    /// Learns from one event and tells its container (nil: the host, or unknown).
-    public func attribute(_ ev: EventView) -> ContainerRecord? {
+    /// Learns from one event and tells its container (nil: the host, or unknown) and, for a
+    /// setns, the container whose namespace it entered.
+    public func attribute(_ ev: EventView) -> Attribution {
         switch ev.type {
         case .cgroupMkdir:
             if let cgroups, !ev.isTruncated(slot: 0) {
                 cgroups.register(id: ev.aux(0), path: String(decoding: ev.string(0), as: UTF8.self))
             }
             byCgroup[ev.aux(0)] = nil // resolve afresh: an id can be reused
-            return nil
+            return Attribution(container: nil)
         case .exec:
-            return learnExec(ev)
+            return Attribution(container: learnExec(ev))
         default:
             break
         }
         let record = fromCgroup(ev.cgroupId) ?? fromLineage(ev.lineage) ?? fromNamespaces(ev)
         learnNamespaces(ev, record)
-        lastAttributed = record
-        return record
+        return Attribution(container: record, target: ev.type == .setns ? target(ev, caller: record) : nil)
     }
 
-    /// setns: the container whose namespace the call entered (nil: the host's, or unknown).
-    public func target(_ ev: EventView) -> ContainerRecord? {
-        guard ev.type == .setns else { return nil }
+    /// setns: the container whose namespace the call entered (nil: the host's, or unknown);
+    /// `caller` is the container of the process that called it.
+    private func target(_ ev: EventView, caller: ContainerRecord?) -> ContainerRecord? {
         if ev.aux(3) == 0, ev.aux(1) != 0, let r = byNamespace[UInt32(truncatingIfNeeded: ev.aux(1))] {
             return r
         }
         // A container's own process joining a namespace nobody is known to own: the runtime
         // setting the container up in a namespace its engine made beforehand (podman, dockerd).
-        if ev.aux(3) == 0, ev.aux(1) != 0, !ev.failed, let own = lastAttributed,
+        if ev.aux(3) == 0, ev.aux(1) != 0, !ev.failed, let own = caller,
            isContainerNamespace(slot: slotOf(cloneFlag: ev.aux(0)), inode: UInt32(truncatingIfNeeded: ev.aux(1))) {
             byNamespace[UInt32(truncatingIfNeeded: ev.aux(1))] = own
             return own
@@ -279,6 +277,19 @@ public final class ContainerAttribution {
     /// a runc with that cgroupsPath): the runtime's own command line knows better.
     static func isGuess(_ runtime: ContainerRuntime) -> Bool {
         runtime == .runc || runtime == .containerd
+    }
+}
+
+/// What attribution tells of one event.
+public struct Attribution {
+    /// The container the event belongs to; nil: the host, or unknown.
+    public var container: ContainerRecord?
+    /// setns only: the container whose namespace the call entered; nil: the host's, or unknown.
+    public var target: ContainerRecord?
+
+    public init(container: ContainerRecord?, target: ContainerRecord? = nil) {
+        self.container = container
+        self.target = target
     }
 }
 

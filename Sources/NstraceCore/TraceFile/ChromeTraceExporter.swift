@@ -13,17 +13,9 @@
 /// Streaming: `begin`, then `append` per event / metadata record, then `end`. Output is
 /// valid JSON whatever bytes the events hold. Not thread-safe.
 public final class ChromeTraceExporter {
-    /// The container an event belongs to: a stable key (e.g. the full id) and the track's
-    /// label; nil for the host.
-    public typealias ContainerAttribution = (EventView) -> (containerKey: String, label: String)?
-
-    /// Without an attribution closure, events are attributed by cgroup id from the
-    /// `container` and `cgroup` metadata records appended so far.
-    public init(header: TraceFileHeader? = nil, includeInternalEvents: Bool = false,
-                attribution: ContainerAttribution? = nil) {
+    /// Events come attributed (from `EventPipeline`): the exporter has no attribution of its own.
+    public init(header: TraceFileHeader? = nil) {
         self.header = header
-        self.includeInternal = includeInternalEvents
-        self.attribution = attribution
     }
 
     public private(set) var eventsExported = 0
@@ -32,8 +24,6 @@ public final class ChromeTraceExporter {
     public private(set) var threadCount = 0
 
     private let header: TraceFileHeader?
-    private let includeInternal: Bool
-    private let attribution: ContainerAttribution?
     private let formatter = JSONFormatter(clock: WallClock(bootToRealtimeNs: 0, utcOffsetSeconds: 0))
     private var pidByKey: [String: Int32] = [:]
     private var labels: [Int32: String] = [:]
@@ -42,21 +32,16 @@ public final class ChromeTraceExporter {
     private var first = true
     private static let hostPid: Int32 = 1
 
-    // built-in attribution from metadata
-    private var containersByID: [String: (label: String, cgroups: [UInt64])] = [:]
-    private var containerByCgroup: [UInt64: String] = [:]
-
     // MARK: stream
 
     public func begin(into out: inout OutputBuffer) {
         out.append("{\"traceEvents\":[")
     }
 
-    /// One event (skips exec / cgroup_mkdir unless `includeInternalEvents`).
-    public func append(_ ev: EventView, into out: inout OutputBuffer) {
-        let internalEvent = !ev.type.isNamespaceEvent && !ev.type.isMountEvent   // exec, cgroup_mkdir
-        if internalEvent && !includeInternal { return }
-        let pid = processID(for: ev, into: &out)
+    /// One event, on its container's track (the pipeline decided which events to show).
+    public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
+        let ev = attributed.event
+        let pid = processID(for: attributed.container, into: &out)
         let tid = ev.tid
         let threadKey = UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(tid)
         if !threads.contains(threadKey) {
@@ -85,7 +70,7 @@ public final class ChromeTraceExporter {
         out.append(ev.type.staticName)
         appendNamespaceSuffix(ev, into: &out)
         out.append("\",\"cat\":\"")
-        out.append(ev.type.isNamespaceEvent ? "namespace" : internalEvent ? "internal" : "mount")
+        out.append(ev.type.isNamespaceEvent ? "namespace" : ev.type.isInternal ? "internal" : "mount")
         let lat = ev.latencyNs
         if lat > 0 {
             out.append("\",\"ph\":\"X\",\"ts\":")
@@ -142,35 +127,20 @@ public final class ChromeTraceExporter {
         eventsExported += 1
     }
 
-    /// A metadata record: `lost` becomes a counter sample; `container` and `cgroup` feed the
-    /// built-in attribution and rename a container's track once its name is known.
+    /// A metadata record: `lost` becomes a counter sample; the others are attribution's.
     public func append(metadata m: TraceMetadata, into out: inout OutputBuffer) {
-        switch m.kind {
-        case TraceMetadata.Lost.kind:
-            guard m.tsNs != 0, let lost = try? m.decode(TraceMetadata.Lost.self) else { return }
-            separator(&out)
-            out.append("{\"name\":\"lost events\",\"ph\":\"C\",\"pid\":")
-            out.appendDecimal(Self.hostPid)
-            out.append(",\"ts\":")
-            Self.appendMicroseconds(m.tsNs, into: &out)
-            out.append(",\"args\":{\"ringbuf\":")
-            out.appendDecimal(lost.ringbuf)
-            out.append(",\"pending\":")
-            out.appendDecimal(lost.pending)
-            out.append("}}")
-            if labels[Self.hostPid] == nil { nameProcess(Self.hostPid, "host", sortIndex: 0, into: &out) }
-        case TraceMetadata.Container.kind:
-            guard let c = try? m.decode(TraceMetadata.Container.self) else { return }
-            learn(c, into: &out)
-        case TraceMetadata.HostSnapshot.kind:
-            guard let s = try? m.decode(TraceMetadata.HostSnapshot.self) else { return }
-            for c in s.containers { learn(c, into: &out) }
-        case TraceMetadata.Cgroup.kind:
-            guard let g = try? m.decode(TraceMetadata.Cgroup.self), let id = g.containerID else { return }
-            containerByCgroup[g.id] = id
-        default:
-            break
-        }
+        guard m.kind == TraceMetadata.Lost.kind, m.tsNs != 0, let lost = try? m.decode(TraceMetadata.Lost.self) else { return }
+        separator(&out)
+        out.append("{\"name\":\"lost events\",\"ph\":\"C\",\"pid\":")
+        out.appendDecimal(Self.hostPid)
+        out.append(",\"ts\":")
+        Self.appendMicroseconds(m.tsNs, into: &out)
+        out.append(",\"args\":{\"ringbuf\":")
+        out.appendDecimal(lost.ringbuf)
+        out.append(",\"pending\":")
+        out.appendDecimal(lost.pending)
+        out.append("}}")
+        if labels[Self.hostPid] == nil { nameProcess(Self.hostPid, "host", sortIndex: 0, into: &out) }
     }
 
     /// Closes the array and the object (with `displayTimeUnit` and `otherData`).
@@ -200,27 +170,21 @@ public final class ChromeTraceExporter {
         }
     }
 
-    private func processID(for ev: EventView, into out: inout OutputBuffer) -> Int32 {
-        let who: (containerKey: String, label: String)?
-        if let attribution {
-            who = attribution(ev)
-        } else if let id = containerByCgroup[ev.cgroupId] {
-            who = (id, containersByID[id]?.label ?? Self.shortLabel(id: id, name: nil, runtime: nil))
-        } else {
-            who = nil
-        }
-        guard let who else {
+    /// The track of a container (nil: the host's), made on first use and renamed when the
+    /// container's name becomes known.
+    private func processID(for container: ContainerRecord?, into out: inout OutputBuffer) -> Int32 {
+        guard let container else {
             if labels[Self.hostPid] == nil { nameProcess(Self.hostPid, "host", sortIndex: 0, into: &out) }
             return Self.hostPid
         }
-        if let pid = pidByKey[who.containerKey] {
-            if labels[pid] != who.label { nameProcess(pid, who.label, sortIndex: nil, into: &out) }
+        if let pid = pidByKey[container.id] {
+            if labels[pid] != container.trackLabel { nameProcess(pid, container.trackLabel, sortIndex: nil, into: &out) }
             return pid
         }
         let pid = nextPid
         nextPid += 1
-        pidByKey[who.containerKey] = pid
-        nameProcess(pid, who.label, sortIndex: Int(pid), into: &out)
+        pidByKey[container.id] = pid
+        nameProcess(pid, container.trackLabel, sortIndex: Int(pid), into: &out)
         return pid
     }
 
@@ -240,22 +204,6 @@ public final class ChromeTraceExporter {
             out.appendDecimal(sortIndex)
             out.append("}}")
         }
-    }
-
-    private func learn(_ c: TraceMetadata.Container, into out: inout OutputBuffer) {
-        let label = Self.shortLabel(id: c.id, name: c.name, runtime: c.runtime)
-        containersByID[c.id] = (label, c.cgroupIDs)
-        for g in c.cgroupIDs { containerByCgroup[g] = c.id }
-        if attribution == nil, let pid = pidByKey[c.id], labels[pid] != label {
-            nameProcess(pid, label, sortIndex: nil, into: &out)
-        }
-    }
-
-    static func shortLabel(id: String, name: String?, runtime: String?) -> String {
-        let short = String(id.prefix(12))
-        var s = name.map { "\($0) (\(short))" } ?? short
-        if let runtime { s += " [\(runtime)]" }
-        return s
     }
 
     /// `ns` as microseconds with three decimals: 1000123456789 → 1000123456.789.
@@ -284,4 +232,9 @@ public final class ChromeTraceExporter {
             bits &= ~t.cloneFlag
         }
     }
+}
+
+extension ContainerRecord {
+    /// A container's track in the Chrome export: its name, else its id's first 12 characters.
+    var trackLabel: String { name ?? String(id.prefix(12)) }
 }

@@ -9,7 +9,7 @@ final class ContainerAttributionTests: XCTestCase {
     let dockerID = String(repeating: "ab", count: 32)
 
     func attribute(_ a: ContainerAttribution, _ f: Fixture) -> ContainerRecord? {
-        f.event.withView { a.attribute($0) }
+        f.event.withView { a.attribute($0).container }
     }
 
     func exec(tgid: UInt32, lineageBefore: UInt32, runtime: Bool, file: String, argv: [String]) -> Fixture {
@@ -81,8 +81,9 @@ final class ContainerAttributionTests: XCTestCase {
         setns.setAux(0, 0x4000_0000) // CLONE_NEWNET
         setns.setAux(1, 4_026_532_800)
         setns.setNs(Int(NST_NS_NET), 4_026_532_800)
-        XCTAssertNil(attribute(a, setns), "nsenter is a host process")
-        XCTAssertEqual(setns.event.withView { a.target($0) }?.id, dockerID)
+        let joined = setns.event.withView { a.attribute($0) }
+        XCTAssertNil(joined.container, "nsenter is a host process")
+        XCTAssertEqual(joined.target?.id, dockerID)
     }
 
     func testANamespaceCreatedAnewForgetsItsReusedInode() {

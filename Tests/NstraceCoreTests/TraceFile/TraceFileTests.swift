@@ -266,13 +266,12 @@ final class TraceFileTests: XCTestCase {
         c.e.latency_ns = 0
         c.setString(1, [0xC3, 0x28, 0x22])
         let all = events + [c.event]
-        let exporter = ChromeTraceExporter(header: TF.header) { ev in
-            ev.cgroupId == 4242 ? (containerKey: "c0ffee", label: "web (c0ffee)") : nil
-        }
+        let web = ContainerAttribution(cgroups: nil, hostNamespaces: []).register(ContainerIdentity(id: "c0ffee", runtime: .runc, name: "web (c0ffee)"))
+        let exporter = ChromeTraceExporter(header: TF.header)
         var out = OutputBuffer()
         exporter.begin(into: &out)
         exporter.append(metadata: TF.metadata(1), into: &out)   // lost counter
-        for e in all { e.withView { exporter.append($0, into: &out) } }
+        for e in all { e.withView { exporter.append(AttributedEvent($0, container: $0.cgroupId == 4242 ? web : nil), into: &out) } }
         exporter.end(into: &out)
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.bytes)) as? [String: Any], out.string)
         let trace = try XCTUnwrap(obj["traceEvents"] as? [[String: Any]])
@@ -309,18 +308,26 @@ final class TraceFileTests: XCTestCase {
         XCTAssertEqual(firstSlice["ts"] as? Double ?? 0, expected, accuracy: 0.0005)
     }
 
-    func testChromeExportAttributesFromMetadata() throws {
+    /// The exporter's tracks follow the pipeline's attribution, which a trace's metadata feeds.
+    func testChromeExportTracksFollowThePipeline() throws {
+        let replay = TraceReplay()
+        let pipeline = EventPipeline(attribution: replay.attribution)
         let exporter = ChromeTraceExporter()
         var out = OutputBuffer()
         exporter.begin(into: &out)
-        for e in TF.events(3) { e.withView { exporter.append($0, into: &out) } }   // cgroup 7777, no metadata yet: host
-        exporter.append(metadata: TF.metadata(0), into: &out)                         // container with cgroup 7777
-        for e in TF.events(3) { e.withView { exporter.append($0, into: &out) } }
+        func export(_ events: [Event]) {
+            for e in events {
+                e.withView { if case .passed(let a) = pipeline.process($0) { exporter.append(a, into: &out) } }
+            }
+        }
+        export(TF.events(3))                   // cgroup 7777, no metadata yet: host
+        replay.apply(TF.metadata(0))           // container with cgroup 7777
+        export(TF.events(3))
         exporter.end(into: &out)
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.bytes)) as? [String: Any])
         let trace = try XCTUnwrap(obj["traceEvents"] as? [[String: Any]])
         let names = trace.filter { $0["name"] as? String == "process_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
-        XCTAssertEqual(names, ["host", "web-0 (abababababab) [docker]"])
+        XCTAssertEqual(names, ["host", "web-0"])
         XCTAssertEqual(exporter.processCount, 2)
     }
 
