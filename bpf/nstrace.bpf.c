@@ -353,35 +353,17 @@ static __always_inline void read_str(struct nst_record *r, int i, __u64 uptr)
 static __always_inline void fill_strings(struct nst_record *r, struct pending *p)
 {
     __u64 *a = p->args;
-    switch (p->type) {
-    case NST_EV_MOUNT:
-        read_str(r, 0, a[0]);
-        read_str(r, 1, a[1]);
-        read_str(r, 2, a[2]);
-        read_str(r, 3, a[4]);
-        break;
-    case NST_EV_UMOUNT:
-    case NST_EV_FSOPEN:
-        read_str(r, 0, a[0]);
-        break;
-    case NST_EV_PIVOT_ROOT:
-        read_str(r, 0, a[0]);
-        read_str(r, 1, a[1]);
-        break;
-    case NST_EV_FSCONFIG:
-        if (a[1] <= FSCONFIG_SET_FD)
-            read_str(r, 0, a[2]);
-        if (a[1] == FSCONFIG_SET_STRING || a[1] == FSCONFIG_SET_PATH || a[1] == FSCONFIG_SET_PATH_EMPTY)
-            read_str(r, 1, a[3]);
-        break;
-    case NST_EV_MOVE_MOUNT:
-        read_str(r, 0, a[1]);
-        read_str(r, 1, a[3]);
-        break;
-    case NST_EV_OPEN_TREE:
-    case NST_EV_MOUNT_SETATTR:
-        read_str(r, 0, a[1]);
-        break;
+    __u64 cmd = a[1];
+#pragma unroll
+    for (int slot = 0; slot < NST_STR_SLOTS; slot++) {
+        int i = nst_string_slot_arg(p->type, slot);   /* the ABI header's table */
+        if (i < 0 || i > 5)
+            continue;
+        if (p->type == NST_EV_FSCONFIG &&
+            (slot == 0 ? cmd > FSCONFIG_SET_FD
+                       : cmd != FSCONFIG_SET_STRING && cmd != FSCONFIG_SET_PATH && cmd != FSCONFIG_SET_PATH_EMPTY))
+            continue;
+        read_str(r, slot, a[i]);
     }
 }
 

@@ -128,26 +128,12 @@ public enum EventType: UInt16, CaseIterable, Sendable {
 
 extension EventType {
     /// Index of the syscall argument holding the user pointer string slot `slot` was read
-    /// from (so a NULL pointer can be told from an empty string).
+    /// from (so a NULL pointer can be told from an empty string): the ABI header's table,
+    /// the one bpf/ reads strings by.
     @inlinable
     public func stringSlotArgIndex(_ slot: Int) -> Int? {
-        switch (self, slot) {
-        case (.mount, 0): 0
-        case (.mount, 1): 1
-        case (.mount, 2): 2
-        case (.mount, 3): 4
-        case (.umount, 0): 0
-        case (.pivotRoot, 0): 0
-        case (.pivotRoot, 1): 1
-        case (.fsopen, 0): 0
-        case (.fsconfig, 0): 2
-        case (.fsconfig, 1): 3
-        case (.moveMount, 0): 1
-        case (.moveMount, 1): 3
-        case (.openTree, 0): 1
-        case (.mountSetattr, 0): 1
-        default: nil
-        }
+        let index = nst_string_slot_arg(rawValue, Int32(truncatingIfNeeded: slot))
+        return index < 0 ? nil : Int(index)
     }
 }
 

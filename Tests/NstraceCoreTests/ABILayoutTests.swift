@@ -119,4 +119,34 @@ final class ABILayoutTests: XCTestCase {
         XCTAssertEqual(EventLayout.stringSlotSize, 512)
         XCTAssertEqual(EventLayout.commSize, 16)
     }
+
+    /// The ABI header's string-slot table (which bpf/ reads strings by) and Swift's slot names
+    /// agree: every named slot has an argument in the C table and no other slot has, and each
+    /// slot's name is the syscall's parameter at the index the C table gives.
+    func testStringSlotTableAgreesWithSwift() {
+        let parameters: [EventType: [String]] = [
+            .mount: ["source", "target", "fstype", "flags", "data"], .umount: ["target", "flags"],
+            .pivotRoot: ["new_root", "put_old"], .fsopen: ["fsname", "flags"],
+            .fsconfig: ["fd", "cmd", "key", "value", "aux"],
+            .moveMount: ["from_dfd", "from_path", "to_dfd", "to_path", "flags"],
+            .openTree: ["dfd", "filename", "flags"], .mountSetattr: ["dfd", "path", "flags", "uattr", "usize"],
+        ]
+        for t in EventType.allCases {
+            for slot in -1...EventLayout.stringSlots {
+                let arg = Int(nst_string_slot_arg(t.rawValue, Int32(slot)))
+                let name = (0..<EventLayout.stringSlots).contains(slot) ? t.stringSlotName(slot).map { "\($0)" } : nil
+                if t.isInternal || parameters[t] == nil {
+                    XCTAssertEqual(arg, -1, "\(t) slot \(slot): no argument (kernel-filled or no strings)")
+                    continue
+                }
+                XCTAssertEqual(arg >= 0, name != nil, "\(t) slot \(slot): C table and Swift names disagree")
+                if arg >= 0, let name, let params = parameters[t] {
+                    XCTAssertTrue(arg < params.count && params[arg] == name, "\(t) slot \(slot) is \(name) but the C table reads argument \(arg)")
+                    XCTAssertEqual(t.stringSlotArgIndex(slot), arg)
+                    XCTAssertTrue(t.hasStrings)
+                }
+            }
+        }
+        XCTAssertEqual(nst_string_slot_arg(UInt16(NST_EV_MOUNT), 3), 4, "mount's data is its fifth argument")
+    }
 }

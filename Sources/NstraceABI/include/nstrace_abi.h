@@ -96,6 +96,29 @@
  *   cgroup_mkdir   str: path below the cgroup2 root; aux[0] cgroup id; aux[1] hierarchy id
  */
 
+/* ---- string slots: the one table of which args[] pointer fills str[slot] ----------------
+ * Used by bpf/ (which pointer to read) and by user space (to tell a NULL pointer from an
+ * empty string; Swift's slot names are checked against it by ABILayoutTests).
+ * Returns the args[] index, or -1 when the slot is unused or (exec, cgroup_mkdir) filled by
+ * the kernel side from elsewhere. fsconfig reads key only for the commands that have one
+ * (cmd <= FSCONFIG_SET_FD) and value only for the string and path commands. */
+static inline int nst_string_slot_arg(__u16 type, int slot)
+{
+    if (slot < 0 || slot >= NST_STR_SLOTS)
+        return -1;
+    switch (type) {
+    case NST_EV_MOUNT:         return slot == 3 ? 4 : slot;                  /* source, target, fstype, data */
+    case NST_EV_UMOUNT:        return slot == 0 ? 0 : -1;                    /* target */
+    case NST_EV_PIVOT_ROOT:    return slot <= 1 ? slot : -1;                 /* new_root, put_old */
+    case NST_EV_FSOPEN:        return slot == 0 ? 0 : -1;                    /* fsname */
+    case NST_EV_FSCONFIG:      return slot == 0 ? 2 : slot == 1 ? 3 : -1;    /* key, value */
+    case NST_EV_MOVE_MOUNT:    return slot == 0 ? 1 : slot == 1 ? 3 : -1;    /* from_path, to_path */
+    case NST_EV_OPEN_TREE:     return slot == 0 ? 1 : -1;                    /* filename */
+    case NST_EV_MOUNT_SETATTR: return slot == 0 ? 1 : -1;                    /* path */
+    default:                   return -1;
+    }
+}
+
 /* One event. Records of string events (nst_event_has_strings) are followed by
  * struct nst_strings; nst_event.size is always the size of the whole record. */
 struct nst_event {
