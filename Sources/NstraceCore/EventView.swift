@@ -199,6 +199,21 @@ public struct EventView {
         return bytes.loadUnaligned(fromByteOffset: EventLayout.nsBefore + 4 * slot, as: UInt32.self)
     }
 
+    /// Every slot after the call, as one value (for clone*: the child's).
+    public var namespaces: NamespaceSet {
+        var set = NamespaceSet()
+        for slot in NamespaceSlot.allCases { set[slot] = ns(slot.index) }
+        return set
+    }
+
+    /// Every slot before the call (for clone*: the caller's); empty without ns_before.
+    public var namespacesBefore: NamespaceSet {
+        var set = NamespaceSet()
+        guard hasNsBefore else { return set }
+        for slot in NamespaceSlot.allCases { set[slot] = nsBefore(slot.index) }
+        return set
+    }
+
     /// ns_before[] is filled (NST_F_NS_BEFORE).
     @inlinable public var hasNsBefore: Bool { header.flags & EventFlags.nsBefore != 0 }
 

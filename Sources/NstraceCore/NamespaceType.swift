@@ -81,8 +81,8 @@ public enum NamespaceType: Int, CaseIterable, Sendable {
     /// also the one its children get (NST_NS_PID_CHILD, NST_NS_TIME_CHILD).
     public var slots: [Int] {
         switch self {
-        case .pid: [NamespaceSlot.pid, NamespaceSlot.pidForChildren]
-        case .time: [NamespaceSlot.time, NamespaceSlot.timeForChildren]
+        case .pid: [NamespaceSlot.pid.index, NamespaceSlot.pidForChildren.index]
+        case .time: [NamespaceSlot.time.index, NamespaceSlot.timeForChildren.index]
         default: [rawValue]
         }
     }
@@ -104,24 +104,64 @@ extension NamespaceType: CustomStringConvertible {
     public var description: String { name }
 }
 
-/// The ten slots of nst_event.ns[] / ns_before[] (NST_NS_*).
-public enum NamespaceSlot {
-    public static let count = Int(NST_NS_SLOTS)
-    public static let mnt = Int(NST_NS_MNT)
-    public static let net = Int(NST_NS_NET)
-    public static let pid = Int(NST_NS_PID)
-    public static let uts = Int(NST_NS_UTS)
-    public static let ipc = Int(NST_NS_IPC)
-    public static let user = Int(NST_NS_USER)
-    public static let cgroup = Int(NST_NS_CGROUP)
-    public static let time = Int(NST_NS_TIME)
-    public static let pidForChildren = Int(NST_NS_PID_CHILD)
-    public static let timeForChildren = Int(NST_NS_TIME_CHILD)
+/// The one enum of the ten namespace slots: nst_event.ns[] / ns_before[] (NST_NS_*, its
+/// `index`), the entries of /proc/PID/ns/ (its raw value), the keys of the JSON `ns` objects
+/// and of a trace file's namespace maps (the same names).
+///
+/// Not quite the namespace *types*: `pid_for_children` and `time_for_children` are the pid
+/// and time namespaces the process's next children get, which unshare(2) changes while the
+/// process's own `pid`/`time` stay.
+public enum NamespaceSlot: String, Sendable, Hashable, CaseIterable {
+    case mnt, net, pid, uts, ipc, user, cgroup, time
+    case pidForChildren = "pid_for_children"
+    case timeForChildren = "time_for_children"
 
-    /// JSON key / text label of a slot: "mnt" … "time", "pid_for_children", "time_for_children".
+    public static let count = Int(NST_NS_SLOTS)
+
+    /// NST_NS_*: the index in nst_event.ns[].
+    public var index: Int {
+        switch self {
+        case .mnt: Int(NST_NS_MNT)
+        case .net: Int(NST_NS_NET)
+        case .pid: Int(NST_NS_PID)
+        case .uts: Int(NST_NS_UTS)
+        case .ipc: Int(NST_NS_IPC)
+        case .user: Int(NST_NS_USER)
+        case .cgroup: Int(NST_NS_CGROUP)
+        case .time: Int(NST_NS_TIME)
+        case .pidForChildren: Int(NST_NS_PID_CHILD)
+        case .timeForChildren: Int(NST_NS_TIME_CHILD)
+        }
+    }
+
+    /// The slot at NST_NS_* `index`.
+    public init?(index: Int) {
+        guard index >= 0 && index < Self.count else { return nil }
+        self = Self.allCases[index]
+    }
+
+    /// The /proc/PID/ns/ entry, the JSON key: "mnt" … "time", "pid_for_children", "time_for_children".
+    public var name: String { rawValue }
+
+    /// The namespace type the slot holds.
+    public var type: NamespaceType {
+        switch self {
+        case .pidForChildren: .pid
+        case .timeForChildren: .time
+        default: NamespaceType(rawValue: index)!
+        }
+    }
+
+    /// The type the kernel writes in the /proc link target (`pid:[…]` also for pid_for_children).
+    public var kernelTypeName: String { type.name }
+
+    /// The CLONE_NEW* flag of the slot's type.
+    public var cloneFlag: UInt64 { type.cloneFlag }
+
+    /// Allocation-free name of slot `index` (the per-event path).
     @inlinable
-    public static func name(_ slot: Int) -> StaticString {
-        switch slot {
+    public static func name(_ index: Int) -> StaticString {
+        switch index {
         case 0: "mnt"
         case 1: "net"
         case 2: "pid"
@@ -136,12 +176,55 @@ public enum NamespaceSlot {
         }
     }
 
-    /// The namespace type a slot holds.
-    public static func type(_ slot: Int) -> NamespaceType {
-        switch slot {
-        case 8: .pid
-        case 9: .time
-        default: NamespaceType(rawValue: slot)!
+    /// The namespace type slot `index` holds.
+    public static func type(_ index: Int) -> NamespaceType {
+        NamespaceSlot(index: index)?.type ?? .mnt
+    }
+}
+
+/// The /proc/PID/ns/ entries nstrace reads are the namespace slots.
+public typealias ProcNamespaceLink = NamespaceSlot
+
+/// The inodes of the ten namespace slots of one process (or of "the host"): a fixed-size
+/// value, 0 where a slot is unknown (a kernel without that namespace type, or not read).
+/// What the decoder gives for an event's namespaces, /proc reading gives for a process,
+/// attribution keeps as the host's, and trace metadata records (as a name → inode map).
+public struct NamespaceSet: Hashable, Sendable, ExpressibleByArrayLiteral {
+    private var storage = SIMD16<UInt32>()
+
+    public init() {}
+
+    /// From inodes in NST_NS_* order (slots past the tenth are ignored).
+    public init(_ inodes: [UInt32]) {
+        for (index, inode) in inodes.prefix(NamespaceSlot.count).enumerated() { storage[index] = inode }
+    }
+
+    public init(arrayLiteral inodes: UInt32...) { self.init(inodes) }
+
+    /// From a name → inode map (trace metadata); unknown names are ignored.
+    public init(byName map: [String: UInt32]) {
+        for (name, inode) in map {
+            if let slot = NamespaceSlot(rawValue: name) { self[slot] = inode }
         }
     }
+
+    public subscript(slot: NamespaceSlot) -> UInt32 {
+        get { storage[slot.index] }
+        set { storage[slot.index] = newValue }
+    }
+
+    /// By NST_NS_* index; 0 for an index out of range.
+    public subscript(index: Int) -> UInt32 {
+        index >= 0 && index < NamespaceSlot.count ? storage[index] : 0
+    }
+
+    /// The known slots as a name → inode map (trace metadata).
+    public var byName: [String: UInt32] {
+        var map: [String: UInt32] = [:]
+        for slot in NamespaceSlot.allCases where self[slot] != 0 { map[slot.name] = self[slot] }
+        return map
+    }
+
+    /// Whether no slot is known.
+    public var isEmpty: Bool { storage == SIMD16<UInt32>() }
 }

@@ -26,18 +26,13 @@ final class RecordSession: EventSink {
     /// The host as recording starts: nstrace's namespaces, the running containers with their
     /// namespaces and mount tables, every cgroup's path.
     func writeSnapshot(inventory: ContainerInventory?) throws(TraceFileError) {
-        var hostNamespaces: TraceMetadata.NamespaceInodes = [:]
-        for (slot, inode) in attribution.hostNamespaces.enumerated() where slot < TraceReplay.slotNames.count {
-            hostNamespaces[TraceReplay.slotNames[slot]] = inode
-        }
+        let hostNamespaces = attribution.hostNamespaces.byName
         let resolver = attribution.cgroupPaths as? CgroupResolver
         let cgroups = resolver?.allPaths() ?? [:]
         var idsByPath: [String: [UInt64]] = [:]
         for (id, path) in cgroups { idsByPath[path, default: []].append(id) }
         let containers = (inventory?.containers ?? []).map { c -> TraceMetadata.Container in
-            let inodes = TracingLoop.slots(c.namespaces)
-            var namespaces: TraceMetadata.NamespaceInodes = [:]
-            for (slot, inode) in inodes.enumerated() where inode != 0 { namespaces[TraceReplay.slotNames[slot]] = inode }
+            let namespaces = c.namespaces.set.byName
             return TraceMetadata.Container(
                 id: c.id, runtime: c.identity.runtime.rawValue, name: c.name ?? c.identity.name, image: c.image,
                 podUID: c.identity.podUID, containerdNamespace: c.identity.containerdNamespace,

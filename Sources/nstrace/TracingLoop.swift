@@ -56,7 +56,7 @@ struct TracingLoop {
             // Scanned after attaching: a container starting meanwhile is seen by its events.
             let inventory = try? ContainerInventory.scan()
             for container in inventory?.containers ?? [] {
-                attribution.register(container.identity, namespaces: Self.slots(container.namespaces))
+                attribution.register(container.identity, namespaces: container.namespaces.set)
                 metadata.request(container.identity)
             }
             let sink = try makeSink(attribution, inventory)
@@ -107,17 +107,9 @@ struct TracingLoop {
         }
     }
 
-    static let slotLinks: [ProcNamespaceLink] = [.mnt, .net, .pid, .uts, .ipc, .user, .cgroup, .time, .pidForChildren, .timeForChildren]
-
-    /// /proc's namespace links in NST_NS_* slot order.
-    static func slots(_ inodes: ProcNamespaceInodes) -> [UInt32] {
-        slotLinks.map { UInt32(truncatingIfNeeded: inodes[$0] ?? 0) }
-    }
-
     /// "The host" is the namespaces nstrace itself runs in.
-    static func hostNamespaces() -> [UInt32] {
-        guard let own = try? ProcNamespaces.read(pid: getpid()) else { return [] }
-        return slots(own)
+    static func hostNamespaces() -> NamespaceSet {
+        (try? ProcNamespaces.read(pid: getpid()))?.set ?? NamespaceSet()
     }
 
     static func cgroupResolver() -> CgroupResolver? {

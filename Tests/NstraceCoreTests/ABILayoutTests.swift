@@ -108,8 +108,8 @@ final class ABILayoutTests: XCTestCase {
         XCTAssertEqual(NamespaceType.user.rawValue, Int(NST_NS_USER))
         XCTAssertEqual(NamespaceType.cgroup.rawValue, Int(NST_NS_CGROUP))
         XCTAssertEqual(NamespaceType.time.rawValue, Int(NST_NS_TIME))
-        XCTAssertEqual(NamespaceSlot.pidForChildren, 8)
-        XCTAssertEqual(NamespaceSlot.timeForChildren, 9)
+        XCTAssertEqual(NamespaceSlot.pidForChildren.index, 8)
+        XCTAssertEqual(NamespaceSlot.timeForChildren.index, 9)
 
         XCTAssertEqual(EventFlags.truncated(0), NST_F_STR0_TRUNC)
         XCTAssertEqual(EventFlags.truncated(3), NST_F_STR3_TRUNC)

@@ -29,7 +29,7 @@ final class DecodeTests: XCTestCase {
         f.setArg(0, 0x4002_0000)
         f.e.ret = 0
         f.e.flags = EventFlags.nsBefore
-        f.setNs(NamespaceSlot.mnt, 4_026_532_693)
+        f.setNs(NamespaceSlot.mnt.index, 4_026_532_693)
         let ev = f.event
         XCTAssertEqual(ev.bytes.count, 256)
         ev.withView { v in

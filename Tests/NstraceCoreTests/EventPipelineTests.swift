@@ -9,7 +9,7 @@ final class EventPipelineTests: XCTestCase {
     let webID = "web1"
 
     private func pipeline(filter: EventFilter = EventFilter(), containers: ContainerFilter = ContainerFilter()) -> EventPipeline {
-        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/", 99: "/" + webID]), hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/", 99: "/" + webID]), hostNamespaces: NamespaceSet(host))
         return EventPipeline(attribution: a, filter: filter, containerFilter: containers)
     }
 

@@ -81,7 +81,7 @@ final class FilterTests: XCTestCase {
         // a changed slot: pid_for_children counts as pid
         var p = Fixture(.unshare)
         p.e.flags = EventFlags.nsBefore
-        p.setNs(NamespaceSlot.pidForChildren, 1)
+        p.setNs(NamespaceSlot.pidForChildren.index, 1)
         XCTAssertTrue(matches(EventFilter(nsTypes: [.pid]), p))
         XCTAssertFalse(matches(EventFilter(nsTypes: [.ipc]), p))
         p.e.flags = 0

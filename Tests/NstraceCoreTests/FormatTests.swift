@@ -43,10 +43,10 @@ final class FormatTests: XCTestCase {
         var f = Fixture(.unshare)
         f.setArg(0, 0x4002_0000)
         f.e.flags = EventFlags.nsBefore
-        f.setNsBefore(NamespaceSlot.mnt, 4_026_531_841)
-        f.setNs(NamespaceSlot.mnt, 4_026_532_693)
-        f.setNsBefore(NamespaceSlot.net, 4_026_531_840)
-        f.setNs(NamespaceSlot.net, 4_026_532_696)
+        f.setNsBefore(NamespaceSlot.mnt.index, 4_026_531_841)
+        f.setNs(NamespaceSlot.mnt.index, 4_026_532_693)
+        f.setNsBefore(NamespaceSlot.net.index, 4_026_531_840)
+        f.setNs(NamespaceSlot.net.index, 4_026_532_696)
         return f
     }
 
@@ -60,10 +60,10 @@ final class FormatTests: XCTestCase {
         f = Fixture(.unshare)
         f.setArg(0, 0x2000_0000)
         f.e.flags = EventFlags.nsBefore
-        f.setNs(NamespaceSlot.pidForChildren, 4_026_532_800)
+        f.setNs(NamespaceSlot.pidForChildren.index, 4_026_532_800)
         assertText(f, "CLONE_NEWPID pid_for_children:[4026531843→4026532800]")
         f.e.ret = -1
-        f.setNs(NamespaceSlot.pidForChildren, 4_026_531_843)
+        f.setNs(NamespaceSlot.pidForChildren.index, 4_026_531_843)
         assertText(f, "CLONE_NEWPID = -1 EPERM")
     }
 
@@ -148,7 +148,7 @@ final class FormatTests: XCTestCase {
         p.setAux(3, 1)
         assertText(p, "pidfd=4 (pid 1234) CLONE_NEWNET|CLONE_NEWUTS")
         p.e.flags = EventFlags.nsBefore
-        p.setNs(NamespaceSlot.net, 4_026_532_700)
+        p.setNs(NamespaceSlot.net.index, 4_026_532_700)
         assertText(p, "pidfd=4 (pid 1234) CLONE_NEWNET|CLONE_NEWUTS net:[4026531836→4026532700]")
     }
 
@@ -158,9 +158,9 @@ final class FormatTests: XCTestCase {
         f.setAux(2, 1234)
         f.e.ret = 1234
         f.e.flags = EventFlags.nsBefore | EventFlags.childNs
-        f.setNs(NamespaceSlot.pid, 4_026_532_900)
-        f.setNs(NamespaceSlot.uts, 4_026_532_901)
-        f.setNs(NamespaceSlot.pidForChildren, 4_026_532_900)
+        f.setNs(NamespaceSlot.pid.index, 4_026_532_900)
+        f.setNs(NamespaceSlot.uts.index, 4_026_532_901)
+        f.setNs(NamespaceSlot.pidForChildren.index, 4_026_532_900)
         assertText(f, "CLONE_NEWPID|CLONE_NEWUTS|SIGCHLD child=1234 pid:[4026531837→4026532900] uts:[4026531838→4026532901] pid_for_children:[4026531843→4026532900]")
         f.e.ret = -1
         f.e.flags = 0

@@ -104,7 +104,7 @@ public final class ContainerRecord {
 public final class ContainerAttribution {
     private let cgroups: (any CgroupPathSource)?
     /// nstrace's own namespace inodes by NST_NS_* slot (a trace file sets them from its snapshot).
-    public var hostNamespaces: [UInt32]
+    public var hostNamespaces: NamespaceSet
     private var byID: [String: ContainerRecord] = [:]
     private var byCgroup: [UInt64: ContainerRecord?] = [:]
     private var byLineage: [UInt32: ContainerRecord?] = [:]
@@ -117,7 +117,7 @@ public final class ContainerAttribution {
 
     /// - Parameter hostNamespaces: nstrace's own namespace inodes, by NST_NS_* slot: what
     ///   "the host" is (reading /proc/1/ns needs more than root in some sandboxes).
-    public init(cgroups: (any CgroupPathSource)?, hostNamespaces: [UInt32]) {
+    public init(cgroups: (any CgroupPathSource)?, hostNamespaces: NamespaceSet) {
         self.cgroups = cgroups
         self.hostNamespaces = hostNamespaces
     }
@@ -131,10 +131,10 @@ public final class ContainerAttribution {
 
     /// A container found before tracing (by scanning /proc): its namespaces and cgroup are known.
     @discardableResult
-    public func register(_ identity: ContainerIdentity, namespaces: [UInt32] = [], cgroupID: UInt64? = nil) -> ContainerRecord {
+    public func register(_ identity: ContainerIdentity, namespaces: NamespaceSet = NamespaceSet(), cgroupID: UInt64? = nil) -> ContainerRecord {
         let record = recordFor(identity)
-        for (slot, inode) in namespaces.enumerated() where isContainerNamespace(slot: slot, inode: inode) {
-            byNamespace[inode] = record
+        for slot in 0..<NamespaceSlot.count where isContainerNamespace(slot: slot, inode: namespaces[slot]) {
+            byNamespace[namespaces[slot]] = record
         }
         if let cgroupID { byCgroup[cgroupID] = record }
         return record
@@ -270,7 +270,8 @@ public final class ContainerAttribution {
 
     private func isContainerNamespace(slot: Int, inode: UInt32) -> Bool {
         guard slot >= 0 else { return false }
-        return inode != 0 && slot < hostNamespaces.count && hostNamespaces[slot] != inode
+        // an unknown host slot (0) makes no namespace a container's: "the host" is unknown
+        return inode != 0 && hostNamespaces[slot] != 0 && hostNamespaces[slot] != inode
     }
 
     /// Runtimes the cgroup layout only guesses (`/<id>` is runc or crun, `/<ns>/<id>` containerd or

@@ -2,26 +2,6 @@
 import Glibc
 #endif
 
-/// The entries of /proc/PID/ns/ that nstrace reads.
-///
-/// Not quite the namespace *types*: `pid_for_children` and `time_for_children` are the
-/// pid and time namespaces the process's next children get, which unshare(2) changes
-/// while the process's own `pid`/`time` stay. Same order as the NST_NS_* slots of the ABI.
-public enum ProcNamespaceLink: String, Sendable, Hashable, CaseIterable {
-    case mnt, net, pid, uts, ipc, user, cgroup, time
-    case pidForChildren = "pid_for_children"
-    case timeForChildren = "time_for_children"
-
-    /// The type the kernel writes in the link target (`pid:[…]` also for pid_for_children).
-    public var kernelTypeName: String {
-        switch self {
-        case .pidForChildren: return "pid"
-        case .timeForChildren: return "time"
-        default: return rawValue
-        }
-    }
-}
-
 /// The namespace inodes of one process, as /proc/PID/ns/ showed them when read.
 public struct ProcNamespaceInodes: Sendable, Hashable {
     public let pid: Int32
@@ -35,6 +15,13 @@ public struct ProcNamespaceInodes: Sendable, Hashable {
     }
 
     public subscript(link: ProcNamespaceLink) -> UInt64? { inodes[link] }
+
+    /// The same as a fixed-size set (inodes are 32-bit: the kernel's ns inum is).
+    public var set: NamespaceSet {
+        var set = NamespaceSet()
+        for (slot, inode) in inodes { set[slot] = UInt32(truncatingIfNeeded: inode) }
+        return set
+    }
 }
 
 /// Reads namespace inodes from /proc/PID/ns and lists processes.

@@ -12,7 +12,7 @@ public final class TraceReplay {
     private var known: [String: (name: String?, image: String?)] = [:]
 
     public init() {
-        attribution = ContainerAttribution(cgroups: cgroups, hostNamespaces: [])
+        attribution = ContainerAttribution(cgroups: cgroups, hostNamespaces: NamespaceSet())
         attribution.onNewContainer = { [unowned self] identity in
             if let primed = known[identity.id] {
                 attribution.apply(id: identity.id, name: primed.name, image: primed.image)
@@ -31,7 +31,7 @@ public final class TraceReplay {
         switch meta.kind {
         case TraceMetadata.HostSnapshot.kind:
             guard let snapshot = try? meta.decode(TraceMetadata.HostSnapshot.self) else { return }
-            attribution.hostNamespaces = Self.slots(snapshot.hostNamespaces)
+            attribution.hostNamespaces = NamespaceSet(byName: snapshot.hostNamespaces)
             for container in snapshot.containers { register(container) }
         case TraceMetadata.Cgroup.kind:
             if let c = try? meta.decode(TraceMetadata.Cgroup.self) { cgroups.register(id: c.id, path: c.path) }
@@ -49,15 +49,8 @@ public final class TraceReplay {
         let identity = ContainerIdentity(id: c.id, runtime: runtime, containerdNamespace: c.containerdNamespace,
                                          podUID: c.podUID, name: c.name)
         if let path = c.cgroupPath { for id in c.cgroupIDs { cgroups.register(id: id, path: path) } }
-        attribution.register(identity, namespaces: Self.slots(c.namespaces), cgroupID: c.cgroupIDs.first)
+        attribution.register(identity, namespaces: NamespaceSet(byName: c.namespaces), cgroupID: c.cgroupIDs.first)
         let primed = known[c.id]
         attribution.apply(id: c.id, name: c.name ?? primed?.name, image: c.image ?? primed?.image)
-    }
-
-
-    public static let slotNames = ["mnt", "net", "pid", "uts", "ipc", "user", "cgroup", "time", "pid_for_children", "time_for_children"]
-
-    static func slots(_ inodes: TraceMetadata.NamespaceInodes) -> [UInt32] {
-        slotNames.map { inodes[$0] ?? 0 }
     }
 }

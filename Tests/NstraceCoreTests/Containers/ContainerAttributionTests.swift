@@ -26,7 +26,7 @@ final class ContainerAttributionTests: XCTestCase {
 
     func testCgroupOfADockerContainer() {
         let paths = RecordedCgroupPaths([99: "/docker/" + dockerID, 1: "/"])
-        let a = ContainerAttribution(cgroups: paths, hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: paths, hostNamespaces: NamespaceSet(host))
         var f = Fixture(.mount)
         f.e.cgroup_id = 99
         XCTAssertEqual(attribute(a, f)?.id, dockerID)
@@ -36,7 +36,7 @@ final class ContainerAttributionTests: XCTestCase {
     }
 
     func testCgroupLearnedFromMkdirResolvesAfterTheContainerIsGone() {
-        let a = ContainerAttribution(cgroups: RecordedCgroupPaths(), hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: RecordedCgroupPaths(), hostNamespaces: NamespaceSet(host))
         var mkdir = Fixture(.cgroupMkdir, comm: "runc")
         mkdir.setAux(0, 1234)
         mkdir.setString(0, "/libpod_parent/libpod-" + dockerID)
@@ -47,7 +47,7 @@ final class ContainerAttributionTests: XCTestCase {
     }
 
     func testRuntimeLineageAttributesTheFirstUnshareBeforeAnyCgroup() {
-        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/"]), hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/"]), hostNamespaces: NamespaceSet(host))
         XCTAssertEqual(attribute(a, exec(tgid: 500, lineageBefore: 0, runtime: true, file: "/usr/sbin/runc",
                                          argv: ["runc", "run", "-d", "-b", "/b", "web1"]))?.id, "web1")
         // runc re-executing itself as "runc init": no id in argv, inherits the lineage
@@ -70,11 +70,11 @@ final class ContainerAttributionTests: XCTestCase {
     }
 
     func testSetnsFromTheHostIsAJoinNotMembership() {
-        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/"]), hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/"]), hostNamespaces: NamespaceSet(host))
         var nsInodes = host
         nsInodes[Int(NST_NS_NET)] = 4_026_532_800
         nsInodes[Int(NST_NS_MNT)] = 4_026_532_801
-        a.register(ContainerIdentity(id: dockerID, runtime: .docker), namespaces: nsInodes)
+        a.register(ContainerIdentity(id: dockerID, runtime: .docker), namespaces: NamespaceSet(nsInodes))
         var setns = Fixture(.setns, comm: "nsenter")
         setns.e.cgroup_id = 1
         setns.e.flags = UInt32(NST_F_NS_BEFORE)
@@ -87,10 +87,10 @@ final class ContainerAttributionTests: XCTestCase {
     }
 
     func testANamespaceCreatedAnewForgetsItsReusedInode() {
-        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/"]), hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([1: "/"]), hostNamespaces: NamespaceSet(host))
         var old = host
         old[Int(NST_NS_MNT)] = 4_026_532_900
-        a.register(ContainerIdentity(id: "gone", runtime: .runc), namespaces: old)
+        a.register(ContainerIdentity(id: "gone", runtime: .runc), namespaces: NamespaceSet(old))
         // a host process unshares a mount namespace that gets the dead container's inode
         var unshare = Fixture(.unshare, comm: "unshare")
         unshare.e.cgroup_id = 1
@@ -105,7 +105,7 @@ final class ContainerAttributionTests: XCTestCase {
 
     func testCommandLineConfirmsTheRuntimeTheCgroupOnlyGuessed() {
         // runc with cgroupsPath /demo/web2 looks like containerd namespace "demo" by its cgroup
-        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([5: "/demo/web2"]), hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([5: "/demo/web2"]), hostNamespaces: NamespaceSet(host))
         var f = Fixture(.mount)
         f.e.cgroup_id = 5
         XCTAssertEqual(attribute(a, f)?.identity.runtime, .containerd)
@@ -118,7 +118,7 @@ final class ContainerAttributionTests: XCTestCase {
     }
 
     func testMetadataIsAttachedWhenItArrives() {
-        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([99: "/docker/" + dockerID]), hostNamespaces: host)
+        let a = ContainerAttribution(cgroups: RecordedCgroupPaths([99: "/docker/" + dockerID]), hostNamespaces: NamespaceSet(host))
         var f = Fixture(.mount)
         f.e.cgroup_id = 99
         XCTAssertEqual(attribute(a, f)?.column, Array(dockerID.prefix(12).utf8))
