@@ -26,14 +26,15 @@ public struct JSONFormatter {
         ",\"cgroup\":", ",\"time\":", ",\"pid_for_children\":", ",\"time_for_children\":",
     ]
 
-    /// Appends one object and a newline (no container known).
-    public func append(_ ev: EventView, into out: inout OutputBuffer) {
-        append(AttributedEvent(ev), into: &out)
+    /// Appends one object and a newline.
+    @inline(__always)
+    public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
+        append(attributed.event, container: attributed.container, target: attributed.target, into: &out)
     }
 
-    /// Appends one object and a newline.
-    public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
-        let ev = attributed.event
+    /// Appends one object and a newline (the event passed as is: no copy of its header).
+    public func append(_ ev: EventView, container: ContainerRecord? = nil, target: ContainerRecord? = nil,
+                       into out: inout OutputBuffer) {
         out.append("{\"time\":\"")
         clock.appendRFC3339(bootNs: ev.tsNs, into: &out)
         out.append("\",\"ts_ns\":")
@@ -99,10 +100,10 @@ public struct JSONFormatter {
         out.append(byte: 0x5D)
         if includesContainer {
             out.append(",\"container\":")
-            if let c = attributed.container { out.append(c.json) } else { out.append("null") }
+            if let c = container { out.append(c.json) } else { out.append("null") }
             if ev.type == .setns {
                 out.append(",\"target_container\":")
-                if let t = attributed.target { out.append(t.json) } else { out.append("null") }
+                if let t = target { out.append(t.json) } else { out.append("null") }
             }
         }
         out.append("}\n")

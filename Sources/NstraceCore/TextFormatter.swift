@@ -53,14 +53,14 @@ public struct TextFormatter {
         return out.string
     }
 
-    /// Appends one line, newline included (no container known).
-    public func append(_ ev: EventView, into out: inout OutputBuffer) {
-        append(AttributedEvent(ev), into: &out)
+    /// Appends one line, newline included.
+    @inline(__always)
+    public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
+        append(attributed.event, container: attributed.container, into: &out)
     }
 
-    /// Appends one line, newline included.
-    public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
-        let ev = attributed.event
+    /// Appends one line, newline included (the event passed as is: no copy of its header).
+    public func append(_ ev: EventView, container: ContainerRecord? = nil, into out: inout OutputBuffer) {
         clock.appendLocalTime(bootNs: ev.tsNs, into: &out)
         out.append(byte: 0x20)
         out.appendDecimal(UInt64(ev.pid), width: Self.pidWidth)
@@ -71,7 +71,7 @@ public struct TextFormatter {
         out.append(byte: 0x20)
         if showsContainer {
             let start = out.count
-            if let container = attributed.container { out.append(container.column) } else { out.append(byte: 0x2D) }
+            if let container { out.append(container.column) } else { out.append(byte: 0x2D) }
             out.padColumns(since: start, width: Self.containerWidth)
             out.append(byte: 0x20)
         }
