@@ -33,7 +33,8 @@ let package = Package(
         ),
         // Makes the exact syscalls the integration tests expect to see (C: no runtime threads).
         .executableTarget(name: "nstrace-testdriver"),
-        .executableTarget(name: "nstrace-bench", dependencies: ["NstraceCore"]),
+        // make bench: its own benchmarks (decode+format, trace file) and the tracer's.
+        .executableTarget(name: "nstrace-bench", dependencies: ["NstraceCore", "NstraceABI"]),
         .testTarget(name: "NstraceCoreTests", dependencies: ["NstraceCore", "NstraceABI"]),
         .testTarget(name: "NstraceIntegrationTests", dependencies: ["NstraceCore"]),
         // Real runtimes (runc, crun, containerd, dockerd, podman) driven by runtimes.sh.

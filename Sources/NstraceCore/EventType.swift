@@ -82,25 +82,8 @@ public enum EventType: UInt16, CaseIterable, Sendable {
     /// The timeline's events: what live shows unless `--event` names others.
     public static let timelineCases: [EventType] = allCases.filter { !$0.isInternal }
 
-    /// Names of the string slots of this event, in slot order (as JSON `args` keys and in
-    /// JSON `truncated`). Empty for events without strings.
-    public var stringSlotNames: [StaticString] {
-        switch self {
-        case .mount: ["source", "target", "fstype", "data"]
-        case .umount: ["target"]
-        case .pivotRoot: ["new_root", "put_old"]
-        case .fsopen: ["fsname"]
-        case .fsconfig: ["key", "value"]
-        case .moveMount: ["from_path", "to_path"]
-        case .openTree: ["filename"]
-        case .mountSetattr: ["path"]
-        case .exec: ["filename", "argv"]
-        case .cgroupMkdir: ["path"]
-        default: []
-        }
-    }
-
-    /// Allocation-free form of `stringSlotNames[slot]`; nil when the event has no such slot.
+    /// The name of string slot `slot` (a JSON `args` key, listed in JSON `truncated`); nil
+    /// when the event has no such slot. Checked against the ABI header's table by ABILayoutTests.
     @inlinable
     public func stringSlotName(_ slot: Int) -> StaticString? {
         switch (self, slot) {

@@ -1,3 +1,4 @@
+import NstraceCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -6,11 +7,11 @@ import Musl
 import NstraceABI
 
 /// Decode + format throughput on synthetic records (for `make bench`).
-public enum FormatBenchmark {
+enum FormatBenchmark {
     /// Decodes and formats `events` records — a rotation of unshare (with ns_before),
     /// setns, clone, mount (four strings) and umount — into one OutputBuffer that is emptied
     /// whenever it reaches 64 KB. Returns events per second (one core, monotonic clock).
-    public static func run(events: Int, json: Bool) -> Double {
+    static func run(events: Int, json: Bool) -> Double {
         let records = syntheticRecords()
         let clock = WallClock(bootToRealtimeNs: 1_795_938_001_000_000_000, utcOffsetSeconds: 3600)
         let text = TextFormatter(color: false, clock: clock)
@@ -56,7 +57,7 @@ public enum FormatBenchmark {
     }
 
     /// The benchmark's records (also usable as smoke-test input).
-    public static func syntheticRecords() -> [[UInt8]] {
+    static func syntheticRecords() -> [[UInt8]] {
         func base(_ t: EventType) -> nst_event {
             var e = nst_event()
             e.type = t.rawValue

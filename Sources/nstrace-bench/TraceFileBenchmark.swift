@@ -1,3 +1,4 @@
+import NstraceCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -8,29 +9,29 @@ import Musl
 /// `FormatBenchmark.syntheticRecords()` (unshare, setns, clone, mount with four strings,
 /// umount) in rotation, with advancing timestamps and varying pids, written to a temporary
 /// file in /tmp and read back.
-public enum TraceFileBenchmark {
-    public struct Result: Sendable {
-        public var events: Int
+enum TraceFileBenchmark {
+    struct Result: Sendable {
+        var events: Int
         /// Events per second appended + written (uncompressed, then compressed).
-        public var writePerSec: Double
-        public var compressedWritePerSec: Double
+        var writePerSec: Double
+        var compressedWritePerSec: Double
         /// Events per second read back and decoded to EventViews.
-        public var readPerSec: Double
-        public var compressedReadPerSec: Double
+        var readPerSec: Double
+        var compressedReadPerSec: Double
         /// File bytes per event (all blocks included).
-        public var bytesPerEvent: Double
-        public var compressedBytesPerEvent: Double
+        var bytesPerEvent: Double
+        var compressedBytesPerEvent: Double
         /// Ring-buffer bytes per event of the input, for comparison.
-        public var recordBytesPerEvent: Double
+        var recordBytesPerEvent: Double
     }
 
     /// The figures the issue asks for.
-    public static func run(events: Int = 2_000_000) -> (writePerSec: Double, readPerSec: Double, bytesPerEvent: Double, compressedBytesPerEvent: Double) {
+    static func run(events: Int = 2_000_000) -> (writePerSec: Double, readPerSec: Double, bytesPerEvent: Double, compressedBytesPerEvent: Double) {
         let r = detailed(events: events)
         return (r.writePerSec, r.readPerSec, r.bytesPerEvent, r.compressedBytesPerEvent)
     }
 
-    public static func detailed(events: Int = 2_000_000, directory: String = "/tmp") -> Result {
+    static func detailed(events: Int = 2_000_000, directory: String = "/tmp") -> Result {
         let plain = measure(events: events, compress: false, directory: directory)
         let z = measure(events: events, compress: true, directory: directory)
         return Result(events: events, writePerSec: plain.write, compressedWritePerSec: z.write,

@@ -218,14 +218,6 @@ public final class TraceFileWriter {
         try flushEvents(allowRotation: true)
     }
 
-    /// fdatasync(2) the current file (power loss; a kill -9 needs no sync).
-    public func sync() throws(TraceFileError) {
-        guard state == .open else { throw .writerClosed }
-        if fdatasync(fd) != 0 && errno != EINVAL && errno != EROFS {
-            throw .writeFailed(offset: bytesWritten, errno: errno)
-        }
-    }
-
     // MARK: metadata
 
     /// Writes a METADATA record (after the events appended before it, so the file keeps the
@@ -249,11 +241,6 @@ public final class TraceFileWriter {
     /// Typed convenience for `appendMetadata(TraceMetadata(payload, tsNs:), retainAs:)`.
     public func appendMetadata<T: TraceMetadataPayload>(_ payload: T, tsNs: UInt64 = 0, retainAs key: String? = nil) throws(TraceFileError) {
         try appendMetadata(try TraceMetadata(payload, tsNs: tsNs), retainAs: key)
-    }
-
-    /// Stops retaining a record for rotation (e.g. a container that exited).
-    public func forgetRetained(key: String) {
-        retained.removeAll { $0.key == key }
     }
 
     // MARK: ending and rotating
