@@ -76,8 +76,9 @@ public struct EventFilter: Sendable {
         case .unshare, .clone, .clone3:
             return ev.cloneFlags & nsCloneFlags != 0
         case .setns:
-            // nstype names the type; aux[0] is the fd's namespace type (or a pidfd's nstype)
-            return (ev.arg(1) | ev.aux(0)) & nsCloneFlags != 0
+            // nstype names the type, or the namespace the fd refers to does (a pidfd's nstype)
+            let call = ev.setns
+            return (call.nstype | call.targetType) & nsCloneFlags != 0
         default:
             return false
         }

@@ -135,14 +135,15 @@ public struct JSONFormatter {
             out.appendDecimal(ev.arg(0))
 
         case .setns:
-            let pidfd = ev.aux(3) == 1
+            let call = ev.setns
+            let pidfd = call.viaPidfd
             out.append("\"fd\":")
-            out.appendDecimal(ev.intArg(0))
+            out.appendDecimal(call.fd)
             out.append(",\"nstype\":\"")
-            FlagNames.appendSetnsType(ev.arg(1), into: &out)
+            FlagNames.appendSetnsType(call.nstype, into: &out)
             out.append(pidfd ? "\",\"pidfd\":true" : "\",\"pidfd\":false")
             out.append(",\"target_ns_type\":")
-            let t = ev.aux(0)
+            let t = call.targetType
             if pidfd || t == 0 {
                 out.append("null")
             } else if let nt = NamespaceType(cloneFlag: t) {
@@ -153,9 +154,9 @@ public struct JSONFormatter {
                 out.append(byte: 0x22)
             }
             out.append(",\"target_ns_inode\":")
-            if pidfd || t == 0 { out.append("null") } else { out.appendDecimal(ev.aux(1)) }
+            if pidfd || t == 0 { out.append("null") } else { out.appendDecimal(call.targetInode) }
             out.append(",\"target_pid\":")
-            if pidfd && ev.aux(2) != 0 { out.appendDecimal(ev.aux(2)) } else { out.append("null") }
+            if call.targetPID != 0 { out.appendDecimal(call.targetPID) } else { out.append("null") }
 
         case .clone, .clone3:
             out.append("\"flags_raw\":")
@@ -196,20 +197,20 @@ public struct JSONFormatter {
             out.appendDecimal(ev.arg(1))
 
         case .fsconfig:
-            let cmd = ev.arg(1)
+            let call = ev.fsconfig
             out.append("\"fd\":")
-            out.appendDecimal(ev.intArg(0))
+            out.appendDecimal(call.fd)
             out.append(",\"cmd\":\"")
-            FlagNames.appendFsconfigCommand(cmd, into: &out)
+            FlagNames.appendFsconfigCommand(call.rawCommand, into: &out)
             out.append(byte: 0x22)
             appendStringMember("key", ev, 0, into: &out)
-            if cmd == 1 || cmd == 3 || cmd == 4 {
+            if call.command?.hasStringValue == true {
                 appendStringMember("value", ev, 1, into: &out)
             } else {
                 out.append(",\"value\":null")
             }
             out.append(",\"aux\":")
-            out.appendDecimal(ev.intArg(4))
+            out.appendDecimal(call.aux)
 
         case .fsmount:
             out.append("\"fs_fd\":")
@@ -239,12 +240,13 @@ public struct JSONFormatter {
             out.appendDecimal(ev.arg(2))
 
         case .mountSetattr:
-            let set = ev.aux(0), clr = ev.aux(1), prop = ev.aux(2)
+            let call = ev.mountSetattr
+            let set = call.attrSet, clr = call.attrClr, prop = call.propagation
             out.append("\"dfd\":")
-            out.appendDecimal(ev.intArg(0))
+            out.appendDecimal(call.dfd)
             appendStringMember("path", ev, 0, into: &out)
             out.append(",\"flags_raw\":")
-            out.appendDecimal(ev.arg(2))
+            out.appendDecimal(call.flags)
             out.append(",\"attr_set\":")
             if ev.setsRelatime {
                 // the table never names 0; add MOUNT_ATTR_RELATIME explicitly
@@ -273,8 +275,8 @@ public struct JSONFormatter {
                 out.append(byte: 0x22)
             }
             out.append(",\"userns_fd\":")
-            if set & 0x10_0000 != 0 {
-                out.appendDecimal(Int32(truncatingIfNeeded: ev.aux(3)))
+            if let usernsFD = call.usernsFD {
+                out.appendDecimal(usernsFD)
             } else {
                 out.append("null")
             }
@@ -288,15 +290,16 @@ public struct JSONFormatter {
                 first = false
                 out.appendJSONString(arg)
             }
+            let record = ev.exec
             out.append("],\"runtime\":")
-            out.append(ev.aux(1) != 0 ? "true" : "false")
+            out.append(record.isRuntime ? "true" : "false")
             out.append(",\"lineage_before\":")
-            if ev.aux(0) == 0 { out.append("null") } else { out.appendDecimal(ev.aux(0)) }
+            if record.lineageBefore == 0 { out.append("null") } else { out.appendDecimal(record.lineageBefore) }
 
         case .cgroupMkdir:
             appendStringMember("path", ev, 0, first: true, into: &out)
             out.append(",\"cgroup\":")
-            out.appendDecimal(ev.aux(0))
+            out.appendDecimal(ev.cgroupMkdir.id)
         }
     }
 

@@ -97,13 +97,14 @@ public struct TextFormatter {
             appendResult(ev, into: &out)
 
         case .setns:
-            let nstype = ev.arg(1)
-            if ev.aux(3) == 1 {
+            let call = ev.setns
+            let nstype = call.nstype
+            if call.viaPidfd {
                 out.append("pidfd=")
-                out.appendDecimal(ev.intArg(0))
-                if ev.aux(2) != 0 {
+                out.appendDecimal(call.fd)
+                if call.targetPID != 0 {
                     out.append(" (pid ")
-                    out.appendDecimal(ev.aux(2))
+                    out.appendDecimal(call.targetPID)
                     out.append(byte: 0x29)
                 }
                 out.append(byte: 0x20)
@@ -111,12 +112,12 @@ public struct TextFormatter {
                 appendNsChanges(ev, into: &out)
             } else {
                 out.append("fd=")
-                out.appendDecimal(ev.intArg(0))
+                out.appendDecimal(call.fd)
                 if nstype != 0 {
                     out.append(" nstype=")
                     FlagNames.appendSetnsType(nstype, into: &out)
                 }
-                let t = ev.aux(0)
+                let t = call.targetType
                 if t != 0 {
                     out.append(byte: 0x20)
                     if let nt = NamespaceType(cloneFlag: t) {
@@ -125,7 +126,7 @@ public struct TextFormatter {
                         FlagNames.namespaceTable.append(t, into: &out)
                     }
                     out.append(":[")
-                    out.appendDecimal(ev.aux(1))
+                    out.appendDecimal(call.targetInode)
                     out.append(byte: 0x5D)
                 }
             }
@@ -175,32 +176,32 @@ public struct TextFormatter {
             appendResult(ev, always: true, into: &out)
 
         case .fsconfig:
+            let call = ev.fsconfig
             out.append("fd=")
-            out.appendDecimal(ev.intArg(0))
+            out.appendDecimal(call.fd)
             out.append(byte: 0x20)
-            let cmd = ev.arg(1)
-            FlagNames.appendFsconfigCommand(cmd, into: &out)
+            FlagNames.appendFsconfigCommand(call.rawCommand, into: &out)
             if !ev.stringIsNull(slot: 0) {
                 out.append(" key=")
                 appendString(ev, 0, quote: true, into: &out)
             }
-            switch cmd {
-            case 1, 3, 4:   // SET_STRING, SET_PATH, SET_PATH_EMPTY
+            switch call.command {
+            case .setString?, .setPath?, .setPathEmpty?:
                 if !ev.stringIsNull(slot: 1) {
                     out.append(" value=")
                     appendString(ev, 1, quote: true, into: &out)
                 }
-                if cmd != 1 {
+                if call.command?.takesDirectoryFD == true {
                     out.append(" dfd=")
-                    appendDfd(ev.intArg(4), into: &out)
+                    appendDfd(call.aux, into: &out)
                 }
-            case 2:         // SET_BINARY: aux is the length
+            case .setBinary?:   // aux is the length
                 out.append(" value=<")
-                out.appendDecimal(ev.intArg(4))
+                out.appendDecimal(call.aux)
                 out.append(" bytes>")
-            case 5:         // SET_FD
+            case .setFD?:
                 out.append(" value_fd=")
-                out.appendDecimal(ev.intArg(4))
+                out.appendDecimal(call.aux)
             default:
                 break
             }
@@ -237,12 +238,13 @@ public struct TextFormatter {
             appendResult(ev, always: true, into: &out)
 
         case .mountSetattr:
+            let call = ev.mountSetattr
             out.append("fd=")
-            appendDfd(ev.intArg(0), into: &out)
+            appendDfd(call.dfd, into: &out)
             out.append(byte: 0x20)
             appendString(ev, 0, quote: true, into: &out)
-            appendFlags(FlagNames.atTable, ev.arg(2), into: &out)
-            let set = ev.aux(0), clr = ev.aux(1), prop = ev.aux(2)
+            appendFlags(FlagNames.atTable, call.flags, into: &out)
+            let set = call.attrSet, clr = call.attrClr, prop = call.propagation
             let relatime = ev.setsRelatime
             if set != 0 || relatime {
                 out.append(" attr_set=")
@@ -260,9 +262,9 @@ public struct TextFormatter {
                 out.append(" propagation=")
                 FlagNames.propagationTable.append(prop, into: &out)
             }
-            if set & 0x10_0000 != 0 {   // MOUNT_ATTR_IDMAP
+            if let usernsFD = call.usernsFD {
                 out.append(" userns_fd=")
-                out.appendDecimal(Int32(truncatingIfNeeded: ev.aux(3)))
+                out.appendDecimal(usernsFD)
             }
             appendResult(ev, into: &out)
 
@@ -281,7 +283,7 @@ public struct TextFormatter {
         case .cgroupMkdir:
             appendString(ev, 0, quote: false, into: &out)
             out.append(" (id ")
-            out.appendDecimal(ev.aux(0))
+            out.appendDecimal(ev.cgroupMkdir.id)
             out.append(")")
         }
     }
@@ -346,20 +348,5 @@ public struct TextFormatter {
             out.append(" = ")
             out.appendDecimal(ev.ret)
         }
-    }
-}
-
-extension EventView {
-    /// clone/clone3: the child's host pid (aux[2]), or ret when aux[2] is 0; 0 on failure.
-    public var childPid: UInt64 {
-        guard type == .clone || type == .clone3, !failed else { return 0 }
-        let a = aux(2)
-        return a != 0 ? a : (ret > 0 ? UInt64(ret) : 0)
-    }
-
-    /// mount_setattr resets atime to relatime: attr_clr has all of MOUNT_ATTR__ATIME and
-    /// attr_set none of it (MOUNT_ATTR_RELATIME is 0, so it is otherwise invisible).
-    public var setsRelatime: Bool {
-        type == .mountSetattr && aux(1) & 0x70 == 0x70 && aux(0) & 0x70 == 0
     }
 }

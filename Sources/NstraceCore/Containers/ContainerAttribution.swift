@@ -151,9 +151,9 @@ public final class ContainerAttribution {
         switch ev.type {
         case .cgroupMkdir:
             if let cgroups, !ev.isTruncated(slot: 0) {
-                cgroups.register(id: ev.aux(0), path: String(decoding: ev.string(0), as: UTF8.self))
+                cgroups.register(id: ev.cgroupMkdir.id, path: String(decoding: ev.string(0), as: UTF8.self))
             }
-            byCgroup[ev.aux(0)] = nil // resolve afresh: an id can be reused
+            byCgroup[ev.cgroupMkdir.id] = nil // resolve afresh: an id can be reused
             return Attribution(container: nil)
         case .exec:
             return Attribution(container: learnExec(ev))
@@ -168,18 +168,19 @@ public final class ContainerAttribution {
     /// setns: the container whose namespace the call entered (nil: the host's, or unknown);
     /// `caller` is the container of the process that called it.
     private func target(_ ev: EventView, caller: ContainerRecord?) -> ContainerRecord? {
-        if ev.aux(3) == 0, ev.aux(1) != 0, let r = byNamespace[UInt32(truncatingIfNeeded: ev.aux(1))] {
+        let call = ev.setns
+        if call.targetInode != 0, let r = byNamespace[call.targetInode] {
             return r
         }
         // A container's own process joining a namespace nobody is known to own: the runtime
         // setting the container up in a namespace its engine made beforehand (podman, dockerd).
-        if ev.aux(3) == 0, ev.aux(1) != 0, !ev.failed, let own = caller,
-           isContainerNamespace(slot: slotOf(cloneFlag: ev.aux(0)), inode: UInt32(truncatingIfNeeded: ev.aux(1))) {
-            byNamespace[UInt32(truncatingIfNeeded: ev.aux(1))] = own
+        if call.targetInode != 0, !ev.failed, let own = caller,
+           isContainerNamespace(slot: slotOf(cloneFlag: call.targetType), inode: call.targetInode) {
+            byNamespace[call.targetInode] = own
             return own
         }
         // a pidfd, or an fd we could not read: the namespaces the caller has afterwards
-        for slot in 0..<Int(NST_NS_SLOTS) where ev.ns(slot) != ev.nsBefore(slot) || ev.aux(3) != 0 {
+        for slot in 0..<Int(NST_NS_SLOTS) where ev.ns(slot) != ev.nsBefore(slot) || call.viaPidfd {
             if isContainerNamespace(slot: slot, inode: ev.ns(slot)), let r = byNamespace[ev.ns(slot)] { return r }
         }
         return nil
@@ -235,9 +236,9 @@ public final class ContainerAttribution {
 
     private func learnExec(_ ev: EventView) -> ContainerRecord? {
         let tgid = ev.pid
-        let before = UInt32(truncatingIfNeeded: ev.aux(0))
+        let before = ev.exec.lineageBefore
         let inherited = before != 0 ? (byLineage[before] ?? nil) : nil
-        guard ev.aux(1) != 0 else {
+        guard ev.exec.isRuntime else {
             // the container's own program: attributed to the lineage that started it
             return fromCgroup(ev.cgroupId) ?? inherited
         }

@@ -220,7 +220,8 @@ public final class ChromeTraceExporter {
         case .unshare, .clone, .clone3:
             bits = ev.cloneFlags
         case .setns:
-            bits = ev.aux(3) == 1 ? ev.arg(1) : (ev.aux(0) != 0 ? ev.aux(0) : ev.arg(1))
+            let call = ev.setns
+            bits = call.viaPidfd ? call.nstype : (call.targetType != 0 ? call.targetType : call.nstype)
         default:
             return
         }
