@@ -10,7 +10,7 @@ struct Nstrace: ParsableCommand {
             Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.
             """,
         version: NstraceVersion.string,
-        subcommands: [LiveCommand.self, RecordCommand.self, ShowCommand.self, ExportCommand.self, InfoCommand.self, ContainersCommand.self, NsCommand.self, NetnsCommand.self, MountsCommand.self],
+        subcommands: [LiveCommand.self, RecordCommand.self, ShowCommand.self, ExportCommand.self, InfoCommand.self, ContainersCommand.self, AnalyzeCommand.self, DiffCommand.self, NsCommand.self, NetnsCommand.self, MountsCommand.self],
         defaultSubcommand: LiveCommand.self
     )
 }

@@ -1,0 +1,141 @@
+/// The one place that turns the decoder's events and the attribution's answers into
+/// `AnalysisEvent`s (porting the analysis to another event type touches this file only).
+///
+/// Untrusted strings (comm, paths, argv) are kept in nstrace's text-escaped form (bytes that
+/// are not printable UTF-8 as `\xNN`): lossless, printable, and each report escapes them
+/// again for its medium (JSON, HTML).
+public struct AnalysisEventAdapter {
+    /// Host processes whose events may belong to a container start (engines, shims, CNI and
+    /// netavark plugins); events of other host processes are only counted.
+    public static let engineComms: Set<String> = [
+        "dockerd", "containerd", "containerd-shim", "ctr", "podman", "conmon", "crio", "pinns",
+        "netavark", "aardvark-dns", "bridge", "tuning", "portmap", "firewall", "loopback",
+        "host-local", "dnsname", "macvlan", "ipvlan", "exe",
+    ]
+
+    private let formatter = TextFormatter(color: false, clock: WallClock(bootToRealtimeNs: 0, utcOffsetSeconds: 0))
+
+    public init() {}
+
+    /// Attributes `ev` (which attribution must see, every event in order) and feeds the analyzer.
+    public func feed(_ ev: EventView, attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
+        let record = attribution.attribute(ev)
+        guard ev.type != .cgroupMkdir else { analyzer.skip(tsNs: ev.tsNs); return }
+        let kind: AnalysisEvent.Kind
+        switch ev.type {
+        case .unshare: kind = .unshare
+        case .setns: kind = .setns
+        case .clone, .clone3: kind = .clone
+        case .mount: kind = .mount
+        case .umount: kind = .umount
+        case .pivotRoot: kind = .pivotRoot
+        case .exec: kind = .exec
+        case .cgroupMkdir: return
+        default: kind = .mountAPI
+        }
+        let target = ev.type == .setns ? attribution.target(ev) : nil
+        if record == nil && target == nil {
+            // host noise stays cheap: only engine processes' calls and namespace joins are kept
+            guard ev.type == .setns || ev.type == .unshare || Self.engineComms.contains(Self.text(ev.comm)) else {
+                analyzer.skip(tsNs: ev.tsNs)
+                return
+            }
+        }
+        analyzer.consume(make(ev, kind: kind, record: record, target: target, attribution: attribution,
+                              detail: analyzer.keepsDetail(containerID: record?.id)))
+    }
+
+    /// The analysis value of one event (`record`: its container; `target`: the one setns entered).
+    public func make(_ ev: EventView, kind: AnalysisEvent.Kind, record: ContainerRecord?, target: ContainerRecord?,
+                     attribution: ContainerAttribution, detail: Bool = true) -> AnalysisEvent {
+        var e = AnalysisEvent(kind: kind, name: ev.type.name, tsNs: ev.tsNs, latencyNs: ev.latencyNs, pid: ev.pid,
+                              tid: ev.tid, comm: Self.text(ev.comm), errno: ev.errno,
+                              container: record.map(Self.container), detail: "")
+        e.joined = target.map(Self.container)
+        e.netns = ev.ns(NamespaceSlot.net)
+        switch ev.type {
+        case .unshare, .clone, .clone3:
+            e.namespaceFlags = ev.cloneFlags & NamespaceType.allCloneFlags
+            if ev.hasNsBefore && !ev.failed {
+                var seen = Set<String>()
+                for slot in 0..<NamespaceSlot.count where ev.ns(slot) != ev.nsBefore(slot) && ev.ns(slot) != 0 {
+                    let type = Self.typeName(slot: slot)
+                    if seen.insert(type).inserted { e.namespaces.append((type, ev.ns(slot))) }
+                }
+            }
+        case .setns:
+            e.namespaceFlags = ev.aux(0)
+            if ev.aux(3) == 0, let t = NamespaceType(cloneFlag: ev.aux(0)) {
+                e.namespaces = [(t.name, UInt32(truncatingIfNeeded: ev.aux(1)))]
+            }
+        case .mount:
+            e.source = Self.string(ev, 0)
+            e.target = Self.string(ev, 1)
+            e.fstype = Self.string(ev, 2)
+            e.mountFlags = FlagNames.stripMountMagic(ev.arg(3))
+        case .umount:
+            e.target = Self.string(ev, 0)
+            e.mountFlags = ev.arg(1)
+        case .pivotRoot:
+            e.target = Self.string(ev, 0)
+            e.source = Self.string(ev, 1)
+        case .moveMount:
+            e.source = Self.string(ev, 0)
+            e.target = Self.string(ev, 1)
+            e.mountFlags = ev.arg(4)
+        case .openTree, .mountSetattr, .fsopen:
+            e.target = Self.string(ev, 0)
+        case .exec:
+            e.filename = Self.string(ev, 0)
+            ev.forEachArgument { a in e.argv.append(Self.text(a)) }
+            e.isRuntime = ev.aux(1) != 0
+            for slot in 0..<NamespaceSlot.count {
+                let type = Self.typeName(slot: slot)
+                guard slot < 8 else { continue }
+                e.namespaceInodes[type] = ev.ns(slot)
+                if slot < attribution.hostNamespaces.count { e.hostInodes[type] = attribution.hostNamespaces[slot] }
+            }
+        default:
+            break
+        }
+        if detail {
+            var out = OutputBuffer(capacity: 512)
+            formatter.appendDetail(ev, into: &out)
+            e.detail = out.string
+        }
+        return e
+    }
+
+    /// Names and images come from runtimes' APIs and the trace file: escaped like paths.
+    static func container(_ r: ContainerRecord) -> AnalysisEvent.Container {
+        .init(id: escaped(r.id), name: r.name.map(escaped), image: r.image.map(escaped), runtime: r.identity.runtime.rawValue)
+    }
+
+    static func escaped(_ s: String) -> String {
+        var s = s
+        return s.withUTF8 { text(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func typeName(slot: Int) -> String {
+        switch slot {
+        case 8: "pid"
+        case 9: "time"
+        default: slot < TraceReplay.slotNames.count ? TraceReplay.slotNames[slot] : "?"
+        }
+    }
+
+    /// A string slot, text-escaped; nil when the pointer was NULL.
+    static func string(_ ev: EventView, _ slot: Int) -> String? {
+        if ev.stringIsNull(slot: slot) { return nil }
+        return text(ev.string(slot))
+    }
+
+    static func text(_ bytes: UnsafeRawBufferPointer) -> String {
+        var plain = true
+        for b in bytes where b < 0x20 || b >= 0x7F || b == 0x5C { plain = false; break }
+        if plain { return String(decoding: bytes, as: UTF8.self) }
+        var out = OutputBuffer(capacity: bytes.count * 4 + 4)
+        out.appendTextEscaped(bytes)
+        return out.string
+    }
+}

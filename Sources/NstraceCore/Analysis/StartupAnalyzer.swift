@@ -1,0 +1,217 @@
+/// Turns a stream of events into one `ContainerStartup` per container start, in one pass.
+/// Memory grows with the number of containers (each keeps at most `maxEventsPerContainer`
+/// events) and a bounded buffer of recent engine events, not with the number of events.
+///
+/// Engine-side events (dockerd's overlay mounts, podman's netns, CNI plugins) come from host
+/// processes that attribution may not tie to a container. They wait in `pending` until a
+/// container claims them: by its id in a path, by its rootfs (the overlay's layer directory),
+/// by a network namespace it joins, or by `/proc/PID/ns/net` of one of its processes.
+public final class StartupAnalyzer {
+    public static let maxEventsPerContainer = 2000
+    /// Engine events waiting to be claimed (oldest dropped first), and how long they wait.
+    static let pendingLimit = 1024
+    static let pendingWindowNs: UInt64 = 30_000_000_000
+
+    private var builders: [String: StartupBuilder] = [:]
+    private var order: [String] = []
+    private var known: [String: AnalysisEvent.Container] = [:]
+    private var pending: [AnalysisEvent] = []
+    private var netnsOwner: [UInt32: StartupBuilder] = [:]
+    private var pidOwner: [UInt32: StartupBuilder] = [:]
+    private var claimedNetns: [ObjectIdentifier: Int] = [:]
+    private var claimedRootfs: Set<ObjectIdentifier> = []
+    private var claimedByID: Set<ObjectIdentifier> = []
+
+    private var file = 0
+    private var lastTs: [Int: UInt64] = [:]
+    private var lossMark: [Int: UInt64] = [:]
+    private var lostTotal: [Int: UInt64] = [:]
+    private var lossWindows: [Int: [(UInt64, UInt64)]] = [:]
+    private var cutFiles: Set<Int> = []
+    private var fileNames: [String] = []
+    public private(set) var eventsRead: UInt64 = 0
+
+    public init() {}
+
+    /// Events that follow belong to this file (several files are read one after another).
+    public func beginFile(_ name: String) {
+        fileNames.append(name)
+        file = fileNames.count - 1
+    }
+
+    /// A container the trace knows, whether or not its start is in it.
+    public func noteKnown(_ c: AnalysisEvent.Container) {
+        if let old = known[c.id] {
+            known[c.id] = .init(id: c.id, name: c.name ?? old.name, image: c.image ?? old.image, runtime: c.runtime)
+        } else {
+            known[c.id] = c
+        }
+    }
+
+    /// Whether an event of this container is still kept with its detail (the adapter skips
+    /// formatting the ones that are only counted).
+    public func keepsDetail(containerID: String?) -> Bool {
+        guard let containerID, let b = builders[containerID] else { return true }
+        return b.events.count < Self.maxEventsPerContainer && !b.finished
+    }
+
+    /// Counts an event the adapter did not need to build (host noise).
+    public func skip(tsNs: UInt64) { eventsRead &+= 1 }
+
+    public func consume(_ e: AnalysisEvent) {
+        eventsRead &+= 1
+        lastTs[file] = max(lastTs[file] ?? 0, e.tsNs)
+        if let c = e.container {
+            noteKnown(c)
+            let b = builder(for: c)
+            b.add(e)
+            claim(for: b)
+            return
+        }
+        if let j = e.joined, let b = builders[j.id] {
+            b.addJoin(e)
+            return
+        }
+        if e.kind == .setns, let n = e.namespaces.first(where: { $0.type == "net" }), let b = netnsOwner[n.inode] {
+            b.addJoin(e)
+            return
+        }
+        if e.kind == .mount, let src = e.source, let pid = Self.netnsPid(src), let b = pidOwner[pid] {
+            b.addEngine(e, .network)
+            claim(for: b)
+            return
+        }
+        pending.append(e)
+        if pending.count > Self.pendingLimit * 2 || (pending.first.map { e.tsNs > $0.tsNs + Self.pendingWindowNs } ?? false) {
+            let cutoff = e.tsNs > Self.pendingWindowNs ? e.tsNs - Self.pendingWindowNs : 0
+            pending.removeAll { $0.tsNs < cutoff }
+            if pending.count > Self.pendingLimit { pending.removeFirst(pending.count - Self.pendingLimit) }
+        }
+    }
+
+    /// The file's lost-event count so far (a `lost` metadata record), read after the events
+    /// before it: the losses happened since the previous record, up to about a second later.
+    public func noteLost(total: UInt64) {
+        let previous = lostTotal[file] ?? 0
+        let now = lastTs[file] ?? 0
+        if total > previous {
+            lossWindows[file, default: []].append((lossMark[file] ?? 0, now &+ 1_000_000_000))
+            lostTotal[file] = total
+        }
+        lossMark[file] = now
+    }
+
+    /// The end of the current file: its trailer's lost total when it has one, or cut.
+    public func endFile(trailerLost: UInt64?, cut: Bool) {
+        if let trailerLost { noteLostAtEnd(trailerLost) }
+        if cut { cutFiles.insert(file) }
+    }
+
+    private func noteLostAtEnd(_ total: UInt64) {
+        if total > (lostTotal[file] ?? 0) {
+            lossWindows[file, default: []].append((lossMark[file] ?? 0, .max))
+            lostTotal[file] = total
+        }
+    }
+
+    public func finish() -> StartupAnalysis {
+        mergeCutIDs()
+        var startups: [ContainerStartup] = []
+        for id in order {
+            guard let b = builders[id], b.hasStart else { continue }
+            startups.append(b.finish(lossWindows: lossWindows[b.file] ?? [], lostTotal: lostTotal[b.file] ?? 0,
+                                     traceCut: cutFiles.contains(b.file)))
+        }
+        startups.sort { $0.startNs < $1.startNs }
+        let lost = lostTotal.values.reduce(0, &+)
+        return StartupAnalysis(files: fileNames, startups: startups,
+                               knownContainers: known.values.sorted { ($0.name ?? $0.id) < ($1.name ?? $1.id) },
+                               eventsRead: eventsRead, lostEvents: lost,
+                               cutFiles: cutFiles.sorted().map { fileNames[$0] })
+    }
+
+    /// A runtime whose argv was cut at 511 bytes names the container by a cut id; its cgroup
+    /// then names it in full. A cut id that is the prefix of exactly one full (64-hex) id is
+    /// that container: its events are replayed into one builder. Others stay as they are.
+    private func mergeCutIDs() {
+        let full = order.filter { $0.utf8.count == 64 }
+        for id in order where id.utf8.count < 64 && id.utf8.count >= 12 {
+            let owners = full.filter { $0.hasPrefix(id) }
+            guard owners.count == 1, let whole = builders[owners[0]], let cut = builders[id] else { continue }
+            builders[owners[0]] = StartupBuilder.merged([whole, cut], container: whole.container, maxEvents: Self.maxEventsPerContainer)
+            builders[id] = nil
+            known[id] = nil
+        }
+        order.removeAll { builders[$0] == nil }
+    }
+
+    // MARK: claiming engine events
+
+    private func builder(for c: AnalysisEvent.Container) -> StartupBuilder {
+        if let b = builders[c.id] { return b }
+        let b = StartupBuilder(container: c, file: file, maxEvents: Self.maxEventsPerContainer)
+        builders[c.id] = b
+        order.append(c.id)
+        return b
+    }
+
+    private func claim(for b: StartupBuilder) {
+        let key = ObjectIdentifier(b)
+        for pid in b.pids where pidOwner[pid] !== b { pidOwner[pid] = b }
+        if b.netns.count != claimedNetns[key] ?? 0 {
+            claimedNetns[key] = b.netns.count
+            for n in b.netns { netnsOwner[n] = b }
+            claimPending(for: b, as: .network) { e in
+                e.namespaces.contains { $0.type == "net" && b.netns.contains($0.inode) }
+            }
+            // the engine pinning that netns: a bind of /proc/PID[/task/TID]/ns/net by the same process
+            let pinners = Set(b.events.filter { $0.container == nil && $0.kind == .unshare }.map(\.pid))
+            if !pinners.isEmpty {
+                claimPending(for: b, as: .network) { e in
+                    e.kind == .mount && pinners.contains(e.pid) && (e.source.map { $0.hasSuffix("/ns/net") } ?? false)
+                }
+            }
+        }
+        if !claimedByID.contains(key), b.invokedAt != nil {
+            claimedByID.insert(key)
+            let id = b.container.id
+            claimPending(for: b, as: .enginePreparation) { e in
+                (e.target?.contains(id) ?? false) || (e.source?.contains(id) ?? false)
+            }
+        }
+        if !claimedRootfs.contains(key), let rootfs = b.rootfs {
+            claimedRootfs.insert(key)
+            var layer = rootfs
+            if layer.hasSuffix("/merged") { layer.removeLast("/merged".count) }
+            guard layer.count > 1 else { return }
+            claimPending(for: b, as: .enginePreparation) { e in
+                for p in [e.target, e.source] {
+                    guard let p else { continue }
+                    if p == rootfs || p.hasPrefix(layer + "/") || p.hasPrefix(layer + "-init/") { return true }
+                }
+                return false
+            }
+        }
+    }
+
+    private func claimPending(for b: StartupBuilder, as phase: StartupPhase, where match: (AnalysisEvent) -> Bool) {
+        guard !pending.isEmpty else { return }
+        var rest: [AnalysisEvent] = []
+        var claimed: [AnalysisEvent] = []
+        for e in pending {
+            if match(e) { claimed.append(e) } else { rest.append(e) }
+        }
+        guard !claimed.isEmpty else { return }
+        pending = rest
+        for e in claimed { b.addEngine(e, phase) }
+        claim(for: b)
+    }
+
+    /// `/proc/PID/ns/net` or `/proc/PID/task/TID/ns/net` → PID.
+    static func netnsPid(_ path: String) -> UInt32? {
+        guard path.hasPrefix("/proc/"), path.hasSuffix("/ns/net") else { return nil }
+        let rest = path.dropFirst(6)
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        return UInt32(rest[..<slash])
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import NstraceCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum AnalyzeFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, html
+}
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Break every container start in trace files into phases, with an inventory and findings.",
+        discussion: """
+            Several files (one per node, or rotated parts) are read in the order they were recorded. \
+            Phases, the JSON schema and the findings: docs/analysis.md. A start the trace cut, or with \
+            events lost meanwhile, is marked incomplete.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Trace files (from nstrace record).", valueName: "FILE"))
+    var files: [String]
+
+    @Option(name: .long, help: ArgumentHelp("Only this container: full id, id prefix or name (repeatable).", valueName: "ID|NAME"))
+    var container: [String] = []
+
+    @Option(name: [.short, .long], help: "Output format: text, json or html.")
+    var output: AnalyzeFormat = .text
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the report to this file instead of stdout.", valueName: "OUT"))
+    var outFile: String?
+
+    @Flag(name: .long, help: "Skip damaged blocks with a warning instead of stopping at the first.")
+    var skipDamaged = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one trace file") }
+    }
+
+    func run() throws {
+        var analysis = try AnalysisInput.read(files, skipDamaged: skipDamaged)
+        let unknown = analysis.select(container)
+        if !unknown.isEmpty {
+            Stderr.line("unknown container \(unknown.joined(separator: ", ")); known: " + AnalysisInput.knownList(analysis))
+            throw ExitCode.failure
+        }
+        let report: String
+        switch output {
+        case .text: report = StartupTextReport.render(analysis)
+        case .json: report = StartupJSONReport.render(analysis)
+        case .html: report = StartupHTMLReport.render(analysis)
+        }
+        try AnalysisInput.write(report, to: outFile)
+    }
+}
+
+/// What analyze and diff share: reading the files (errors as one line), writing the report.
+enum AnalysisInput {
+    static func read(_ files: [String], skipDamaged: Bool) throws -> StartupAnalysis {
+        do {
+            let (analysis, warnings) = try TraceAnalysis.analyze(
+                files: files, options: .init(onCorruption: skipDamaged ? .skip : .stop))
+            for w in warnings { Stderr.warning(w) }
+            return analysis
+        } catch {
+            Stderr.line(error.description)
+            throw ExitCode.failure
+        }
+    }
+
+    static func knownList(_ a: StartupAnalysis) -> String {
+        let names = a.knownContainers.map { c in c.name.map { "\($0) (\(c.id))" } ?? c.id }
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+
+    static func write(_ report: String, to outFile: String?) throws {
+        var out = OutputBuffer(capacity: report.utf8.count + 16)
+        out.append(Array(report.utf8))
+        let fd: Int32
+        if let outFile, outFile != "-" {
+            fd = open(outFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard fd >= 0 else {
+                Stderr.line("cannot write \(outFile): " + String(cString: strerror(errno)))
+                throw ExitCode.failure
+            }
+        } else {
+            fd = 1
+        }
+        defer { if fd != 1 { close(fd) } }
+        do {
+            try out.flush(fd: fd)
+        } catch {
+            if error != .brokenPipe {
+                Stderr.line("output: " + error.description)
+                throw ExitCode.failure
+            }
+        }
+    }
+}
