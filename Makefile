@@ -20,7 +20,7 @@ BPF_CFLAGS   := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # nsenter; iproute2: ip netns).
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool util-linux iproute2 python3
 
-.PHONY: all deps deps-runtimes bpf check-generated build release run test unit-test integration-test bench fuzz clean
+.PHONY: all deps deps-test deps-runtimes bpf check-generated build release run test unit-test integration-test bench fuzz clean
 
 all: build
 
@@ -68,7 +68,12 @@ run: release
 	.build/release/nstrace $(ARGS)
 
 # swift test builds every product first: the tests run the real nstrace and nstrace-testdriver.
-test: deps deps-runtimes check-generated
+# Test-only: headless Chromium opens `analyze -o html` reports (DOM and screenshot).
+deps-test: deps
+	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q 'ok installed' || { echo "make deps-test: installing chromium"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+test: deps deps-test deps-runtimes check-generated
 	$(SWIFT) test --disable-swift-testing
 
 unit-test:

@@ -71,6 +71,10 @@ struct ExportCommand: ParsableCommand {
                 if out.count >= 1 << 16 { try out.flush(fd: fd) }
                 return true
             }
+            // the startup phases, from a second read of the file (stdin cannot be read twice)
+            if let exporter, input.file != "-", let analysis = try? TraceAnalysis.analyze(files: [input.file]).0 {
+                StartupChromeSlices.append(analysis, to: exporter, into: &out)
+            }
             exporter?.end(into: &out)
             try out.flush(fd: fd)
         } catch let error as OutputError {

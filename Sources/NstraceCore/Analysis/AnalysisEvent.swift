@@ -28,7 +28,7 @@ public struct AnalysisEvent: Sendable {
     public var kind: Kind
     /// The syscall's name (`unshare`, `mount`, `pivot_root`, `exec`, …).
     public var name: String
-    /// CLOCK_BOOTTIME at entry, and the call's latency.
+    /// CLOCK_BOOTTIME at the call's entry (exec: when it happened), and the call's latency.
     public var tsNs: UInt64
     public var latencyNs: UInt64
     public var pid: UInt32

@@ -20,6 +20,12 @@ public struct AnalysisEventAdapter {
     /// Attributes `ev` (which attribution must see, every event in order) and feeds the analyzer.
     public func feed(_ ev: EventView, attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
         let record = attribution.attribute(ev)
+        feed(ev, record: record, target: ev.type == .setns ? attribution.target(ev) : nil, attribution: attribution, into: analyzer)
+    }
+
+    /// The same, for a caller that attributed the event itself (`record`, and for setns `target`).
+    public func feed(_ ev: EventView, record: ContainerRecord?, target: ContainerRecord?, attribution: ContainerAttribution,
+                     into analyzer: StartupAnalyzer) {
         guard ev.type != .cgroupMkdir else { analyzer.skip(tsNs: ev.tsNs); return }
         let kind: AnalysisEvent.Kind
         switch ev.type {
@@ -33,7 +39,6 @@ public struct AnalysisEventAdapter {
         case .cgroupMkdir: return
         default: kind = .mountAPI
         }
-        let target = ev.type == .setns ? attribution.target(ev) : nil
         if record == nil && target == nil {
             // host noise stays cheap: only engine processes' calls and namespace joins are kept
             guard ev.type == .setns || ev.type == .unshare || Self.engineComms.contains(Self.text(ev.comm)) else {
@@ -48,7 +53,9 @@ public struct AnalysisEventAdapter {
     /// The analysis value of one event (`record`: its container; `target`: the one setns entered).
     public func make(_ ev: EventView, kind: AnalysisEvent.Kind, record: ContainerRecord?, target: ContainerRecord?,
                      attribution: ContainerAttribution, detail: Bool = true) -> AnalysisEvent {
-        var e = AnalysisEvent(kind: kind, name: ev.type.name, tsNs: ev.tsNs, latencyNs: ev.latencyNs, pid: ev.pid,
+        // ts_ns is taken at the syscall's exit: the analysis times calls from their entry
+        let entry = ev.tsNs >= ev.latencyNs ? ev.tsNs - ev.latencyNs : 0
+        var e = AnalysisEvent(kind: kind, name: ev.type.name, tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid,
                               tid: ev.tid, comm: Self.text(ev.comm), errno: ev.errno,
                               container: record.map(Self.container), detail: "")
         e.joined = target.map(Self.container)

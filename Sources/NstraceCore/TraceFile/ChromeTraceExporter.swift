@@ -143,6 +143,42 @@ public final class ChromeTraceExporter {
         if labels[Self.hostPid] == nil { nameProcess(Self.hostPid, "host", sortIndex: 0, into: &out) }
     }
 
+    /// A slice that is not an event (a container start's phase, from the startup analysis) on
+    /// the container's track, on a thread of its own (`threadID`, named `threadName`).
+    public func appendSlice(containerKey: String, label: String, threadID: UInt32, threadName: String, name: String,
+                            startNs: UInt64, durationNs: UInt64, into out: inout OutputBuffer) {
+        var pid = pidByKey[containerKey] ?? 0
+        if pid == 0 {
+            pid = nextPid
+            nextPid += 1
+            pidByKey[containerKey] = pid
+            nameProcess(pid, label, sortIndex: Int(pid), into: &out)
+        }
+        let threadKey = UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(threadID)
+        if threads.insert(threadKey).inserted {
+            separator(&out)
+            out.append("{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":")
+            out.appendDecimal(pid)
+            out.append(",\"tid\":")
+            out.appendDecimal(threadID)
+            out.append(",\"args\":{\"name\":")
+            out.appendJSONString(Array(threadName.utf8))
+            out.append("}}")
+        }
+        separator(&out)
+        out.append("{\"name\":")
+        out.appendJSONString(Array(name.utf8))
+        out.append(",\"cat\":\"phase\",\"ph\":\"X\",\"ts\":")
+        Self.appendMicroseconds(startNs, into: &out)
+        out.append(",\"dur\":")
+        Self.appendMicroseconds(durationNs, into: &out)
+        out.append(",\"pid\":")
+        out.appendDecimal(pid)
+        out.append(",\"tid\":")
+        out.appendDecimal(threadID)
+        out.append("}")
+    }
+
     /// Closes the array and the object (with `displayTimeUnit` and `otherData`).
     public func end(into out: inout OutputBuffer) {
         out.append("\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"nstrace\",\"clock\":\"CLOCK_BOOTTIME\"")

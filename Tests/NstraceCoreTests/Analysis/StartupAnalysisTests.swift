@@ -1,0 +1,200 @@
+import Foundation
+import XCTest
+@testable import NstraceCore
+
+/// The startup analysis of real container starts recorded on this machine by `nstrace record`
+/// (Tests/Fixtures/analysis, re-recorded by record.sh and record-extra.sh there).
+final class StartupAnalysisTests: XCTestCase {
+    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/analysis")
+
+    static func fixture(_ name: String) -> String { dir.appendingPathComponent(name + ".nst").path }
+
+    func analyze(_ names: String...) throws -> StartupAnalysis {
+        try TraceAnalysis.analyze(files: names.map(Self.fixture)).0
+    }
+
+    func only(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> ContainerStartup {
+        let a = try analyze(name)
+        XCTAssertEqual(a.startups.count, 1, "starts in \(name)", file: file, line: line)
+        return try XCTUnwrap(a.startups.first, file: file, line: line)
+    }
+
+    func phases(_ s: ContainerStartup) -> [StartupPhase] { s.phases.map(\.phase) }
+    func comms(_ s: ContainerStartup, _ p: StartupPhase) -> Set<String> { Set(s.phase(p)?.processes.map(\.comm) ?? []) }
+    func created(_ s: ContainerStartup) -> Set<String> { Set(s.namespaces.filter { $0.how == "created" }.map(\.type)) }
+
+    /// Phases follow each other: each starts no earlier than the previous one of the runtime's chain.
+    func assertChain(_ s: ContainerStartup, _ chain: [StartupPhase], file: StaticString = #filePath, line: UInt = #line) {
+        let starts = chain.compactMap { s.phase($0)?.startNs }
+        XCTAssertEqual(starts.count, chain.count, "phases present", file: file, line: line)
+        XCTAssertEqual(starts, starts.sorted(), "phases in order \(chain)", file: file, line: line)
+    }
+
+    func testRuncRun() throws {
+        let s = try only("runc")
+        XCTAssertTrue(s.complete, "\(s.incompleteReasons)")
+        XCTAssertEqual(phases(s), [.runtimeInvoked, .runtimeBootstrap, .namespaces, .mountSetup, .pivotRoot, .finishing, .entrypoint])
+        // `runc run`: no engine, no separate start, no network set up by anybody
+        XCTAssertNil(s.phase(.enginePreparation)); XCTAssertNil(s.phase(.network)); XCTAssertNil(s.phase(.createStartWait))
+        XCTAssertEqual(comms(s, .namespaces), ["runc:[1:CHILD]"])
+        XCTAssertEqual(comms(s, .mountSetup), ["runc:[2:INIT]"])
+        XCTAssertEqual(comms(s, .entrypoint), ["sleep"])
+        XCTAssertEqual(created(s), ["mnt", "net", "pid", "uts", "ipc"])
+        XCTAssertEqual(s.sharedWithHost, ["cgroup", "time", "user"])
+        XCTAssertEqual(s.mountsByKind["proc"], 1)
+        XCTAssertEqual(s.mountsByKind["sysfs"], 1)
+        XCTAssertEqual(s.mountsByKind["devpts"], 1)
+        XCTAssertEqual(s.mountsByKind["mqueue"], 1)
+        XCTAssertEqual(s.mountsByKind["pivot_root"], 1)
+        XCTAssertEqual(s.failedCallCount, 9)
+        XCTAssertTrue(s.volumes.isEmpty)
+        let total = try XCTUnwrap(s.totalNs)
+        XCTAssertGreaterThan(total, 5_000_000)
+        XCTAssertLessThan(total, 2_000_000_000)
+        XCTAssertEqual(s.endNs.map { $0 - s.startNs }, total)
+        for p in s.phases { XCTAssertLessThanOrEqual(p.endNs, s.startNs + total + 1, "\(p.phase) ends by the entrypoint") }
+    }
+
+    func testCrunRunHasNoFinishing() throws {
+        let s = try only("crun")
+        XCTAssertTrue(s.complete, "\(s.incompleteReasons)")
+        // crun masks paths before pivot_root: no finishing phase
+        XCTAssertEqual(phases(s), [.runtimeInvoked, .runtimeBootstrap, .namespaces, .mountSetup, .pivotRoot, .entrypoint])
+        XCTAssertEqual(s.phase(.namespaces)?.eventCount, 1, "one clone makes them all")
+        XCTAssertEqual((s.events.first { $0.kind == .clone }?.namespaceFlags ?? 0) & 0x20000, 0x20000, "CLONE_NEWNS")
+        XCTAssertEqual(created(s), ["mnt", "net", "pid", "uts", "ipc"])
+    }
+
+    func testContainerdShimAndStart() throws {
+        let s = try only("ctr")
+        XCTAssertTrue(s.complete, "\(s.incompleteReasons)")
+        assertChain(s, [.enginePreparation, .runtimeInvoked, .runtimeBootstrap, .namespaces, .mountSetup, .pivotRoot,
+                        .finishing, .createStartWait, .entrypoint])
+        XCTAssertTrue(comms(s, .enginePreparation).contains("containerd-shim"))
+        XCTAssertEqual(s.mountsByKind["overlay"], 1, "the shim's rootfs")
+        XCTAssertEqual(s.container.runtime, "containerd")
+        let wait = try XCTUnwrap(s.phase(.createStartWait))
+        XCTAssertEqual(wait.processes.map(\.comm), ["runc"], "the `runc start` that ends the wait")
+    }
+
+    func testDockerEngineNetworkAndVolume() throws {
+        let s = try only("docker")
+        XCTAssertTrue(s.complete, "\(s.incompleteReasons)")
+        XCTAssertEqual(s.container.id.count, 64)
+        XCTAssertEqual(s.container.image, "nstrace-e2e/busybox:latest")
+        assertChain(s, [.enginePreparation, .runtimeInvoked, .runtimeBootstrap, .namespaces, .mountSetup, .pivotRoot,
+                        .finishing, .createStartWait, .entrypoint])
+        XCTAssertTrue(comms(s, .enginePreparation).contains("dockerd"), "dockerd's overlay mounts")
+        XCTAssertEqual(s.events.filter { $0.comm == "dockerd" && $0.fstype == "overlay" }.count, 3)
+        let network = try XCTUnwrap(s.phase(.network))
+        XCTAssertTrue(network.processes.contains { $0.comm == "dockerd" }, "dockerd pins and enters the netns")
+        XCTAssertEqual(s.volumes.count, 1)
+        let v = try XCTUnwrap(s.volumes.first)
+        XCTAssertEqual(v.source, "/home")
+        XCTAssertEqual(v.rawTarget, "/proc/self/fd/6")
+        XCTAssertNil(v.target, "runc mounts through an fd: the target is not in the trace")
+        XCTAssertEqual(v.propagation, "private")
+        XCTAssertFalse(v.readOnly)
+        XCTAssertTrue(s.findings.contains { $0.kind == "host_path_rw" && $0.subject == "/home" && !$0.events.isEmpty })
+    }
+
+    func testPodmanNetnsFromEngineAndPlugins() throws {
+        let s = try only("podman")
+        XCTAssertTrue(s.complete, "\(s.incompleteReasons)")
+        assertChain(s, [.enginePreparation, .runtimeInvoked, .runtimeBootstrap, .namespaces, .mountSetup, .pivotRoot,
+                        .createStartWait, .entrypoint])
+        XCTAssertNil(s.phase(.finishing))
+        let net = comms(s, .network)
+        XCTAssertTrue(net.isSuperset(of: ["podman", "bridge", "tuning"]), "\(net)")
+        // podman made the netns; crun joined it and created the rest
+        XCTAssertEqual(Set(s.namespaces.filter { $0.how == "joined" }.map(\.type)), ["net"])
+        XCTAssertEqual(created(s), ["mnt", "pid", "uts", "ipc"])
+        XCTAssertTrue(comms(s, .enginePreparation).isSuperset(of: ["podman", "conmon"]))
+    }
+
+    func testPercentilesAcrossStarts() throws {
+        let a = try analyze("runc-multi")
+        XCTAssertEqual(a.startups.count, 3)
+        XCTAssertTrue(a.startups.allSatisfy(\.complete))
+        let st = StartupStatistics(a.startups)
+        let runc = try XCTUnwrap(st.groups.first { $0.by == "runtime" && $0.key == "runc" })
+        let total = try XCTUnwrap(runc.total)
+        XCTAssertEqual(total.count, 3)
+        let totals = a.startups.compactMap(\.totalNs).sorted()
+        XCTAssertEqual(total.p50, totals[1])
+        XCTAssertEqual(total.max, totals[2])
+        XCTAssertEqual(total.p99, totals[2])
+        XCTAssertTrue(runc.phases.contains { $0.0 == .mountSetup && $0.1.count == 3 })
+    }
+
+    func testSeveralFilesMerged() throws {
+        let a = try analyze("podman", "runc", "crun")
+        XCTAssertEqual(a.startups.map(\.container.runtime), ["runc", "crun", "podman"], "in time order")
+        XCTAssertEqual(Set(StartupStatistics(a.startups).groups.filter { $0.by == "runtime" }.map(\.key)), ["runc", "crun", "podman"])
+    }
+
+    func testLostEventsMakeTheStartIncomplete() throws {
+        let a = try analyze("runc-lossy")
+        XCTAssertGreaterThan(a.lostEvents, 0)
+        let s = try XCTUnwrap(a.startups.first)
+        XCTAssertFalse(s.complete)
+        XCTAssertNil(s.totalNs, "never shown as complete")
+        XCTAssertTrue(s.incompleteReasons.contains { $0.contains("lost") })
+        XCTAssertTrue(s.findings.contains { $0.kind == "lost_events" })
+        XCTAssertTrue(StartupStatistics(a.startups).groups.isEmpty, "incomplete starts stay out of the percentiles")
+    }
+
+    func testCutTraceIsIncomplete() throws {
+        let (a, warnings) = try TraceAnalysis.analyze(files: [Self.fixture("docker-cut")])
+        XCTAssertEqual(a.cutFiles.count, 1)
+        XCTAssertTrue(warnings.contains { $0.contains("cut") })
+        let s = try XCTUnwrap(a.startups.first)
+        XCTAssertFalse(s.complete)
+        XCTAssertNil(s.endNs)
+        XCTAssertTrue(s.incompleteReasons.contains { $0.hasPrefix("cut at end") })
+        XCTAssertNotNil(s.phase(.runtimeInvoked))
+        XCTAssertNil(s.phase(.entrypoint))
+    }
+
+    func testNoContainerStart() throws {
+        let a = try analyze("none")
+        XCTAssertTrue(a.startups.isEmpty)
+        XCTAssertTrue(StartupTextReport.render(a).contains("no container start in the trace"))
+    }
+
+    func testSelectingContainers() throws {
+        var a = try analyze("runc-multi")
+        let name = try XCTUnwrap(a.startups[1].container.name)
+        XCTAssertEqual(a.select([name]), [])
+        XCTAssertEqual(a.startups.map(\.container.name), [name])
+        XCTAssertEqual(a.select(["no-such-container"]), ["no-such-container"])
+    }
+
+    func testDiffOfTwoFixtures() throws {
+        let runc = try analyze("runc").startups, crun = try analyze("crun").startups
+        let d = StartupDiff(a: runc, b: crun)
+        let finishing = try XCTUnwrap(d.rows.first { $0.name == "finishing" })
+        XCTAssertNotNil(finishing.a)
+        XCTAssertNil(finishing.b, "crun has no finishing phase")
+        let total = try XCTUnwrap(d.rows.first { $0.name == "total" })
+        XCTAssertEqual(total.changeNs, Int64(crun[0].totalNs!) - Int64(runc[0].totalNs!))
+        XCTAssertTrue(d.changes.contains { $0.what == "finding" && $0.item == "failed_call:umount EINVAL" && $0.change == "appeared" })
+        XCTAssertTrue(d.changes.contains { $0.what == "mount_kind" && $0.item == "propagation" })
+        let docker = try analyze("docker").startups
+        XCTAssertTrue(StartupDiff(a: runc, b: docker).changes.contains { $0.what == "volume" && $0.item.hasPrefix("/home") && $0.change == "appeared" })
+        let json = try JSONSerialization.jsonObject(with: Data(d.json().utf8)) as? [String: Any]
+        XCTAssertEqual((json?["phases"] as? [Any])?.count, d.rows.count)
+    }
+
+    func testJSONReportIsValidAndComplete() throws {
+        let a = try analyze("docker", "podman")
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(StartupJSONReport.render(a).utf8)) as? [String: Any])
+        let containers = try XCTUnwrap(obj["containers"] as? [[String: Any]])
+        XCTAssertEqual(containers.count, 2)
+        let phases = try XCTUnwrap(containers[0]["phases"] as? [[String: Any]])
+        XCTAssertEqual(phases.first?["phase"] as? String, "engine_preparation")
+        XCTAssertNotNil(containers[0]["total_ns"] as? Int)
+        XCTAssertNotNil(obj["statistics"] as? [Any])
+    }
+}
