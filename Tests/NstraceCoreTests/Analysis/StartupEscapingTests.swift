@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+@testable import NstraceCore
+
+/// Names and paths come from traced processes and runtimes' APIs: no report may carry markup,
+/// terminal control sequences or broken JSON from them.
+final class StartupEscapingTests: XCTestCase {
+    static let hostileName = "<script>alert(1)</script>\"'&"
+    static let hostilePath = "/home/<img src=x onerror=alert(1)>/\u{1B}[31mred"
+
+    /// A synthetic start (runc create → unshare → mounts with a hostile volume → pivot → exec).
+    func hostileAnalysis() -> StartupAnalysis {
+        let c = AnalysisEvent.Container(id: "evil", name: Self.hostileName, image: "img\"><b>", runtime: "runc")
+        let a = StartupAnalyzer()
+        a.beginFile("synthetic")
+        var t: UInt64 = 1_000_000_000
+        func ev(_ kind: AnalysisEvent.Kind, _ name: String, pid: UInt32, comm: String, _ f: (inout AnalysisEvent) -> Void = { _ in }) {
+            t += 1_000_000
+            var e = AnalysisEvent(kind: kind, name: name, tsNs: t, latencyNs: 50_000, pid: pid, comm: comm, container: c,
+                                  detail: "detail " + Self.hostilePath)
+            f(&e)
+            a.consume(e)
+        }
+        ev(.exec, "exec", pid: 10, comm: "runc") { $0.isRuntime = true; $0.filename = "/usr/sbin/runc"; $0.argv = ["runc", "create", "evil"] }
+        ev(.unshare, "unshare", pid: 11, comm: "runc:[1:CHILD]") { $0.namespaceFlags = 0x20000; $0.namespaces = [("mnt", 4026532000)] }
+        ev(.mount, "mount", pid: 12, comm: "runc:[2:INIT]") { $0.source = "/r"; $0.target = "/r"; $0.mountFlags = MountBits.bind }
+        ev(.mount, "mount", pid: 12, comm: "runc:[2:INIT]") { $0.source = Self.hostilePath; $0.target = "/proc/self/fd/6"; $0.mountFlags = MountBits.bind }
+        ev(.mount, "mount", pid: 12, comm: "runc:[2:INIT]") { $0.target = "/proc/self/fd/6"; $0.mountFlags = MountBits.shared }
+        ev(.pivotRoot, "pivot_root", pid: 12, comm: "runc:[2:INIT]") { $0.target = "."; $0.source = "." }
+        ev(.exec, "exec", pid: 12, comm: Self.hostileName) { $0.filename = "/bin/sh"; $0.argv = ["sh"] }
+        return a.finish()
+    }
+
+    func testHTMLHasNoMarkupFromData() throws {
+        let html = StartupHTMLReport.render(hostileAnalysis())
+        XCTAssertFalse(html.contains("<script"), "no script element at all")
+        XCTAssertFalse(html.contains("<img"))
+        XCTAssertFalse(html.contains("img\"><b>"))
+        XCTAssertTrue(html.contains("img&quot;&gt;&lt;b&gt;"))
+        if let r = html.range(of: "\u{1B}") { XCTFail(String(html[html.index(r.lowerBound, offsetBy: -80)..<r.upperBound])) }
+        XCTAssertTrue(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"))
+        XCTAssertTrue(html.contains("&lt;img src=x onerror=alert(1)&gt;"))
+        XCTAssertFalse(html.contains("http://") && html.contains("<link"), "self-contained")
+    }
+
+    func testJSONCarriesTheBytesAndParses() throws {
+        let a = hostileAnalysis()
+        let s = try XCTUnwrap(a.startups.first)
+        XCTAssertTrue(s.complete, "\(s.incompleteReasons)")
+        XCTAssertEqual(s.volumes.first?.source, Self.hostilePath)
+        XCTAssertTrue(s.findings.contains { $0.kind == "shared_propagation" })
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(StartupJSONReport.render(a).utf8)) as? [String: Any])
+        let c = try XCTUnwrap((obj["containers"] as? [[String: Any]])?.first)
+        XCTAssertEqual((c["container"] as? [String: Any])?["name"] as? String, Self.hostileName)
+    }
+
+    func testAdapterEscapesForTheTerminal() {
+        let bytes: [UInt8] = Array("/a\u{1B}[31m\\b".utf8) + [0xFF]
+        let text = bytes.withUnsafeBytes { AnalysisEventAdapter.text($0) }
+        XCTAssertEqual(text, "/a\\x1B[31m\\\\b\\xFF")
+        XCTAssertEqual(Array("plain/path".utf8).withUnsafeBytes { AnalysisEventAdapter.text($0) }, "plain/path")
+    }
+
+    func testHTMLEscaper() {
+        var out = OutputBuffer(capacity: 64)
+        out.appendHTMLEscaped("a<b>&\"'\u{07}é")
+        XCTAssertEqual(out.string, "a&lt;b&gt;&amp;&quot;&#39;\u{FFFD}é")
+    }
+}
