@@ -8,6 +8,7 @@
 // 2. events lost under a flood of unshare(0) / setns calls at rising rates, tracer as a subprocess
 // 3. added cost per traced syscall (ns/call without and with the tracer)
 // 4. overhead of the tracer on a fork+exec loop
+// 7. nstrace analyze: a trace file to its reports, one core
 
 import NstraceCore
 #if canImport(Glibc)
@@ -27,11 +28,11 @@ let ringSize = "64M"
 struct Options {
     var nstrace: String
     var quick = false
-    var parts: Set<Int> = [1, 2, 3, 4, 5, 6]
+    var parts: Set<Int> = [1, 2, 3, 4, 5, 6, 7]
 }
 
 func usage() -> Never {
-    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5,6]\n"
+    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5,6,7]\n"
         + "  --nstrace PATH  the nstrace binary to run (default: next to this program)\n"
         + "  --quick         shorter runs (for development; the goal rows are then not conclusive)\n"
         + "  --parts LIST    run only these parts (default: all)")
@@ -54,7 +55,7 @@ func parseOptions() -> Options {
         case "--parts":
             guard let list = args.popFirst() else { usage() }
             let parts = list.split(separator: ",").compactMap { Int($0) }
-            guard !parts.isEmpty, parts.allSatisfy({ (1...6).contains($0) }) else { usage() }
+            guard !parts.isEmpty, parts.allSatisfy({ (1...7).contains($0) }) else { usage() }
             options.parts = Set(parts)
         case "-h", "--help": usage()
         default:
@@ -368,6 +369,7 @@ do {
     let overhead = p.contains(4) ? try partSpawn(nstrace: options.nstrace, quick: options.quick) : nil
     let file = p.contains(5) ? partTraceFile(quick: options.quick) : nil
     let runc = p.contains(6) ? try partRuncRuns(nstrace: options.nstrace, quick: options.quick) : nil
+    let analyze = p.contains(7) ? try partAnalyze(quick: options.quick) : nil
 
     var goals = Table("Goals", columns: ["goal", "measured", "met"])
     for (name, rate) in decode {
@@ -388,6 +390,9 @@ do {
     if let file {
         goals.add(["record >= \(grouped(recordGoal))/s to a file", grouped(file.writePerSec) + "/s", file.writePerSec >= recordGoal ? "yes" : "NO"])
         goals.add(["read back >= \(grouped(readGoal))/s", grouped(file.readPerSec) + "/s", file.readPerSec >= readGoal ? "yes" : "NO"])
+    }
+    if let analyze {
+        goals.add(["analyze >= \(grouped(analyzeGoal))/s, file to reports, one core", grouped(analyze) + "/s", analyze >= analyzeGoal ? "yes" : "NO"])
     }
     goals.note("load average at end: \(loadAverage()); total time \(fixed(seconds(since: startedNs), 0)) s")
     goals.print()

@@ -4,7 +4,7 @@
 /// Untrusted strings (comm, paths, argv) are kept in nstrace's text-escaped form (bytes that
 /// are not printable UTF-8 as `\xNN`): lossless, printable, and each report escapes them
 /// again for its medium (JSON, HTML).
-public struct AnalysisEventAdapter {
+public final class AnalysisEventAdapter {
     /// Host processes whose events may belong to a container start (engines, shims, CNI and
     /// netavark plugins); events of other host processes are only counted.
     public static let engineComms: Set<String> = [
@@ -12,6 +12,36 @@ public struct AnalysisEventAdapter {
         "netavark", "aardvark-dns", "bridge", "tuning", "portmap", "firewall", "loopback",
         "host-local", "dnsname", "macvlan", "ipvlan", "exe",
     ]
+
+    /// The engine comms packed as they sit in a record (two words), for a lookup without a String.
+    private static let engineKeys: [CommKey] = engineComms.map { CommKey(Array($0.utf8)) }
+
+    struct CommKey: Equatable {
+        var a: UInt64 = 0, b: UInt64 = 0
+        init<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+            for (i, c) in bytes.prefix(16).enumerated() {
+                if i < 8 { a |= UInt64(c) << (8 * UInt64(i)) } else { b |= UInt64(c) << (8 * UInt64(i - 8)) }
+            }
+        }
+    }
+
+    /// Twenty pairs of words compared: cheaper than hashing, on every host event.
+    static func isEngine(_ comm: UnsafeRawBufferPointer) -> Bool {
+        let k = CommKey(comm)
+        for e in engineKeys where e.a == k.a && e.b == k.b { return true }
+        return false
+    }
+
+    /// Each container's value, escaped once (refreshed when its name or image changes).
+    private var containers: [ObjectIdentifier: (name: String?, image: String?, runtime: ContainerRuntime, value: AnalysisEvent.Container)] = [:]
+
+    private func container(_ r: ContainerRecord) -> AnalysisEvent.Container {
+        let key = ObjectIdentifier(r)
+        if let c = containers[key], c.name == r.name, c.image == r.image, c.runtime == r.identity.runtime { return c.value }
+        let value = Self.container(r)
+        containers[key] = (r.name, r.image, r.identity.runtime, value)
+        return value
+    }
 
     private let formatter = TextFormatter(color: false, clock: WallClock(bootToRealtimeNs: 0, utcOffsetSeconds: 0))
 
@@ -40,8 +70,10 @@ public struct AnalysisEventAdapter {
         default: kind = .mountAPI
         }
         if record == nil && target == nil {
-            // host noise stays cheap: only engine processes' calls and namespace joins are kept
-            guard ev.type == .setns || ev.type == .unshare || Self.engineComms.contains(Self.text(ev.comm)) else {
+            // host noise stays cheap: only engine processes' calls, and joins of a network
+            // namespace a container start uses, are kept
+            let joinsKnown = ev.type == .setns && analyzer.ownsNetns(UInt32(truncatingIfNeeded: ev.aux(1)))
+            guard joinsKnown || Self.isEngine(ev.comm) else {
                 analyzer.skip(tsNs: ev.tsNs)
                 return
             }
@@ -57,8 +89,8 @@ public struct AnalysisEventAdapter {
         let entry = ev.tsNs >= ev.latencyNs ? ev.tsNs - ev.latencyNs : 0
         var e = AnalysisEvent(kind: kind, name: ev.type.name, tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid,
                               tid: ev.tid, comm: Self.text(ev.comm), errno: ev.errno,
-                              container: record.map(Self.container), detail: "")
-        e.joined = target.map(Self.container)
+                              container: record.map(container), detail: "")
+        e.joined = target.map(container)
         e.netns = ev.ns(NamespaceSlot.net)
         switch ev.type {
         case .unshare, .clone, .clone3:

@@ -55,6 +55,10 @@ public final class StartupAnalyzer {
         return b.events.count < Self.maxEventsPerContainer && !b.finished
     }
 
+    /// A network namespace some container start made or joined (a host process entering it is
+    /// configuring that container's network).
+    public func ownsNetns(_ inode: UInt32) -> Bool { inode != 0 && netnsOwner[inode] != nil }
+
     /// Counts an event the adapter did not need to build (host noise).
     public func skip(tsNs: UInt64) { eventsRead &+= 1 }
 
@@ -62,8 +66,8 @@ public final class StartupAnalyzer {
         eventsRead &+= 1
         lastTs[file] = max(lastTs[file] ?? 0, e.tsNs)
         if let c = e.container {
-            noteKnown(c)
             let b = builder(for: c)
+            if b.container != c { noteKnown(c) }
             b.add(e)
             claim(for: b)
             return
@@ -151,6 +155,7 @@ public final class StartupAnalyzer {
         if let b = builders[c.id] { return b }
         let b = StartupBuilder(container: c, file: file, maxEvents: Self.maxEventsPerContainer)
         builders[c.id] = b
+        noteKnown(c)
         order.append(c.id)
         return b
     }
@@ -176,7 +181,7 @@ public final class StartupAnalyzer {
             claimedByID.insert(key)
             let id = b.container.id
             claimPending(for: b, as: .enginePreparation) { e in
-                (e.target?.contains(id) ?? false) || (e.source?.contains(id) ?? false)
+                e.target.map { Self.contains($0, id) } ?? false || e.source.map { Self.contains($0, id) } ?? false
             }
         }
         if !claimedRootfs.contains(key), let rootfs = b.rootfs {
@@ -205,6 +210,28 @@ public final class StartupAnalyzer {
         pending = rest
         for e in claimed { b.addEngine(e, phase) }
         claim(for: b)
+    }
+
+    /// Substring search on the UTF-8 bytes: no Foundation, no Character work.
+    static func contains(_ haystack: String, _ needle: String) -> Bool {
+        var h = haystack, n = needle
+        return h.withUTF8 { hb in
+            n.withUTF8 { nb in
+                guard nb.count > 0 else { return true }
+                guard hb.count >= nb.count else { return false }
+                let first = nb[0], last = hb.count - nb.count
+                var i = 0
+                while i <= last {
+                    if hb[i] == first {
+                        var j = 1
+                        while j < nb.count && hb[i + j] == nb[j] { j += 1 }
+                        if j == nb.count { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
+        }
     }
 
     /// `/proc/PID/ns/net` or `/proc/PID/task/TID/ns/net` → PID.

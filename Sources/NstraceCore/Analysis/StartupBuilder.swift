@@ -260,7 +260,7 @@ final class StartupBuilder {
         guard src.hasPrefix("/") else { return false }
         if let rootfs, src == rootfs || src.hasPrefix(rootfs + "/") { return false }
         for p in ["/proc/", "/dev/", "/sys/"] where src.hasPrefix(p) { return false }
-        if src.contains(containerID) { return false }
+        if StartupAnalyzer.contains(src, containerID) { return false }
         return true
     }
 
