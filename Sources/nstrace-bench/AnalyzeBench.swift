@@ -8,86 +8,15 @@ import Glibc
 let analyzeGoal = 1_000_000.0
 let analyzeFixture = "Tests/Fixtures/analysis/runc.nst"
 
-/// A trace of `starts` copies of a real `runc run` (the fixture's events, each copy with its
-/// own container id, pids, cgroup id and times), each followed by `noise` host events (the
-/// synthetic records of part 1, as a busy host adds them). Returns its path and event count.
+/// The fixture's `runc run`, `starts` times, each followed by `noise` host events.
 func writeAnalyzeTrace(starts: Int, noise: Int) throws(BenchError) -> (String, Int) {
-    var events: [[UInt8]] = []
-    var metadata: [TraceMetadata] = []
-    do {
-        let r = try TraceFileReader(path: analyzeFixture)
-        try r.forEach { item in
-            switch item {
-            case .event(let v): events.append(Array(v.bytes))
-            case .metadata(let m): if m.kind == TraceMetadata.HostSnapshot.kind { metadata.append(m) }
-            }
-        }
-    } catch {
-        throw BenchError("\(analyzeFixture): \(error) (run make bench from the repository root)")
-    }
-    let oldID = Array("nste2e-runc-435465d5".utf8)
-    // part 1's records, as a host process (not an engine, whose events wait to be claimed)
-    let host = FormatBenchmark.syntheticRecords().map { r in
-        var r = r
-        for (i, b) in Array("kworker/u4:1".utf8 + [UInt8](repeating: 0, count: 4)).enumerated() { r[EventLayout.comm + i] = b }
-        return r
-    }
     let path = "/tmp/nstrace-bench-analyze-\(getpid()).nst"
-    var count = 0
     do {
-        let header = TraceFileHeader(hostname: "bench", kernelRelease: "6.1.0", nstraceVersion: "bench",
-                                     clock: WallClock(bootToRealtimeNs: 0, utcOffsetSeconds: 0), startBootNs: 1, startRealtimeNs: 0)
-        let w = try TraceFileWriter(path: path, header: header)
-        for m in metadata { try w.appendMetadata(m) }
-        let t0 = events.first.map { $0.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: EventLayout.tsNs, as: UInt64.self) } } ?? 0
-        var ts: UInt64 = 0
-        for k in 0..<starts {
-            let newID = Array(String("bench-\(100_000_000_000_000 + k)".suffix(20)).utf8)
-            let base = UInt64(k) * 60_000_000
-            for var e in events {
-                replace(&e, oldID, newID)
-                e.withUnsafeMutableBytes { p in
-                    ts = p.loadUnaligned(fromByteOffset: EventLayout.tsNs, as: UInt64.self) - t0 + base + 1_000_000_000
-                    p.storeBytes(of: ts, toByteOffset: EventLayout.tsNs, as: UInt64.self)
-                    for off in [EventLayout.pid, EventLayout.tid, EventLayout.ppid, EventLayout.lineage] {
-                        let v = p.loadUnaligned(fromByteOffset: off, as: UInt32.self)
-                        if v > 1 { p.storeBytes(of: v &+ UInt32(k) &* 64, toByteOffset: off, as: UInt32.self) }
-                    }
-                    let type = p.loadUnaligned(fromByteOffset: EventLayout.type, as: UInt16.self)
-                    if type == EventType.cgroupMkdir.rawValue {
-                        let id = p.loadUnaligned(fromByteOffset: EventLayout.aux, as: UInt64.self)
-                        p.storeBytes(of: id &+ UInt64(k) &* 1000, toByteOffset: EventLayout.aux, as: UInt64.self)
-                    }
-                }
-                try e.withUnsafeBytes { try w.append(record: $0) }
-                count += 1
-            }
-            for i in 0..<noise {
-                var e = host[i % host.count]
-                ts &+= 1000
-                e.withUnsafeMutableBytes { $0.storeBytes(of: ts, toByteOffset: EventLayout.tsNs, as: UInt64.self) }
-                try e.withUnsafeBytes { try w.append(record: $0) }
-                count += 1
-            }
-        }
-        try w.finish()
+        let n = try SyntheticStartupTrace.write(path: path, fixture: analyzeFixture, fixtureID: "nste2e-runc-435465d5",
+                                                starts: starts, noise: noise)
+        return (path, n)
     } catch {
-        unlink(path)
-        throw BenchError("writing \(path): \(error)")
-    }
-    return (path, count)
-}
-
-private func replace(_ bytes: inout [UInt8], _ old: [UInt8], _ new: [UInt8]) {
-    guard bytes.count >= old.count else { return }
-    var i = 0
-    while i <= bytes.count - old.count {
-        if bytes[i] == old[0] && Array(bytes[i..<i + old.count]) == old {
-            bytes.replaceSubrange(i..<i + old.count, with: new)
-            i += old.count
-        } else {
-            i += 1
-        }
+        throw BenchError("\(error) (run make bench from the repository root)")
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceCore
 
 /// `nstrace analyze`, `diff` and `export -o chrome` run as a user would, on the recorded
 /// fixtures; the HTML report opened in headless Chromium (Debian's chromium, `make deps-test`).
@@ -146,6 +147,30 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertGreaterThan(plot, 1500, "the timeline is drawn")
         let margin = try colouredPixels(png, x0: 1070, x1: 1100, y0: 0, y1: 400)
         XCTAssertEqual(margin, 0, "nothing drawn beyond the plot")
+    }
+
+    func testThousandContainersOpenFast() throws {
+        let trace = tempFile(".nst"), html = tempFile(".html")
+        defer { try? FileManager.default.removeItem(at: trace); try? FileManager.default.removeItem(at: html) }
+        _ = try SyntheticStartupTrace.write(path: trace.path, fixture: Self.fixture("runc"), fixtureID: "nste2e-runc-435465d5",
+                                            starts: 1000, noise: 0)
+        let r = try nstrace(["analyze", trace.path, "-o", "html", "-w", html.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // the copies are whole starts, as the fixture's
+        let text = try nstrace(["analyze", trace.path])
+        let report = String(decoding: text.stdout, as: UTF8.self)
+        XCTAssertTrue(report.contains("1000 container starts"), String(report.prefix(300)))
+        XCTAssertEqual(report.components(separatedBy: "from the first event of the start to the entrypoint's exec").count - 1, 1000, "all complete")
+        XCTAssertEqual(report.components(separatedBy: "mount namespace set up  |").count - 1, 1000, "the phase in each")
+        let start = Date()
+        let dom = try chromium(["--dump-dom", html.absoluteString])
+        let seconds = Date().timeIntervalSince(start)
+        print("AnalyzeCommandTests: chromium loaded \(html.path) (\((try? FileManager.default.attributesOfItem(atPath: html.path)[.size]) ?? 0) bytes, 1,000 starts) in \(seconds) s")
+        XCTAssertEqual(dom.status, 0, dom.stderr)
+        let domText = String(decoding: dom.stdout, as: UTF8.self)
+        XCTAssertEqual(domText.components(separatedBy: "<svg class=\"timeline\"").count - 1, 1000)
+        // generous on a shared, loaded 2-core machine
+        XCTAssertLessThan(seconds, 60, "1,000 containers open in \(seconds) s")
     }
 
     /// Pixels with a saturated colour in a rectangle of a PNG (decoded by python3's zlib).

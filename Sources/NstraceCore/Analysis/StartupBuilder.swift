@@ -106,7 +106,8 @@ final class StartupBuilder {
     func addEngine(_ e: AnalysisEvent, _ phase: StartupPhase) {
         origin = .engine(phase)
         if phase == .network, let n = e.namespaces.first(where: { $0.type == "net" }) { netns.insert(n.inode) }
-        if entryAt != nil && phase != .network { addLater(e); return }
+        // after the entrypoint's exec, the engine's work is no longer the start's (a later netns visit is a join)
+        if entryAt != nil { addLater(e); return }
         if e.kind == .mount || e.kind == .umount || e.kind == .mountAPI { countMount(e) }
         record(e, phase)
     }

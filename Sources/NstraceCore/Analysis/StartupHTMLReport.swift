@@ -30,6 +30,10 @@ public enum StartupHTMLReport {
         o.append("body{font:13px/1.4 sans-serif;margin:16px;color:#222}table{border-collapse:collapse;margin:8px 0}")
         o.append("td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td.l,th.l{text-align:left}")
         o.append("section.container{content-visibility:auto;contain-intrinsic-size:auto 360px;margin:18px 0;border-top:1px solid #999}")
+        for p in StartupPhase.allCases.map(Optional.some) + [nil] {
+            o.append(".p"); o.appendDecimal(p?.order ?? 10); o.append("{fill:"); o.append(color(p)); o.append("}")
+        }
+        o.append(".f{stroke:#000}")
         o.append(".incomplete{color:#b00;font-weight:bold}svg text{font:11px sans-serif}.legend span{display:inline-block;padding:0 6px;margin:2px;color:#fff}")
         o.append("</style></head><body>\n<h1>Container starts</h1>\n<p>")
         o.appendHTMLEscaped("\(a.startups.count) container start(s) in \(a.files.joined(separator: ", ")): \(a.eventsRead) events, \(a.lostEvents) lost.")
@@ -136,7 +140,7 @@ public enum StartupHTMLReport {
             o.append("<rect x=\""); num(x(p.startNs), &o); o.append("\" y=\""); num(y + 2, &o)
             o.append("\" width=\""); num(max(2, x(p.endNs) - x(p.startNs)), &o); o.append("\" height=\""); num(rowHeight - 4, &o)
             o.append("\" fill=\""); o.append(color(p.phase)); o.append("\"><title>")
-            o.appendHTMLEscaped("\(p.phase.title): +\(DurationText.format(p.startNs - s.startNs)), \(DurationText.format(p.durationNs)), \(p.eventCount) events, "
+            o.appendHTMLEscaped("\(p.phase.title): +\(DurationText.format(p.startNs &- s.startNs)), \(DurationText.format(p.durationNs)), \(p.eventCount) events, "
                 + p.processes.map { "\($0.comm) \($0.pid)" }.joined(separator: ", "))
             o.append("</title></rect></g>\n")
         }
@@ -151,14 +155,18 @@ public enum StartupHTMLReport {
             let e = s.events[i]
             let lane = laneOf[ContainerStartup.Process(pid: e.pid, comm: e.comm)] ?? 0
             let y = laneTop + Double(lane) * rowHeight
-            o.append("<rect class=\"ev\" x=\""); num(x(e.tsNs), &o); o.append("\" y=\""); num(y + 2, &o)
-            o.append("\" width=\""); num(max(3, x(e.endNs) - x(e.tsNs)), &o); o.append("\" height=\""); num(rowHeight - 4, &o)
-            o.append("\" fill=\""); o.append(color(s.eventPhases[i])); if e.failed { o.append("\" stroke=\"#000") }
+            o.append("<rect class=\"ev p"); o.appendDecimal(s.eventPhases[i]?.order ?? 10); if e.failed { o.append(" f") }
+            o.append("\" x=\""); int(x(e.tsNs), &o); o.append("\" y=\""); int(y + 2, &o)
+            o.append("\" width=\""); int(max(3, x(e.endNs) - x(e.tsNs)), &o); o.append("\" height=\"12")
             o.append("\"><title>")
             o.appendHTMLEscaped("+\(DurationText.format(e.tsNs &- s.startNs)) \(e.comm) \(e.pid) \(e.name) \(e.detail) [\(s.eventPhases[i]?.title ?? "-"), \(DurationText.format(e.latencyNs))]")
             o.append("</title></rect>\n")
         }
         o.append("</svg>\n")
+    }
+
+    static func int(_ v: Double, _ o: inout OutputBuffer) {
+        o.appendDecimal(Int64(v.rounded()))
     }
 
     static func num(_ v: Double, _ o: inout OutputBuffer) {
