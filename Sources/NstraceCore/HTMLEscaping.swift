@@ -3,6 +3,11 @@ extension OutputBuffer {
     /// character references, other control bytes become U+FFFD, so that no byte from a traced
     /// process (a container name, a mount path) can open markup or end an attribute.
     public mutating func appendHTMLEscaped(_ bytes: UnsafeRawBufferPointer) {
+        // most strings need nothing: copy them in one go
+        if !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) {
+            append(bytes: bytes)
+            return
+        }
         for b in bytes {
             switch b {
             case 0x26: append("&amp;")

@@ -19,11 +19,13 @@ public final class StartupAnalyzer {
     private var netnsOwner: [UInt32: StartupBuilder] = [:]
     private var pidOwner: [UInt32: StartupBuilder] = [:]
     private var claimedNetns: [ObjectIdentifier: Int] = [:]
+    private var claimedPids: [ObjectIdentifier: Int] = [:]
     private var claimedRootfs: Set<ObjectIdentifier> = []
     private var claimedByID: Set<ObjectIdentifier> = []
 
     private var file = 0
     private var lastTs: [Int: UInt64] = [:]
+    private var currentLastTs: UInt64 = 0
     private var lossMark: [Int: UInt64] = [:]
     private var lostTotal: [Int: UInt64] = [:]
     private var lossWindows: [Int: [(UInt64, UInt64)]] = [:]
@@ -35,6 +37,7 @@ public final class StartupAnalyzer {
 
     /// Events that follow belong to this file (several files are read one after another).
     public func beginFile(_ name: String) {
+        currentLastTs = 0
         fileNames.append(name)
         file = fileNames.count - 1
     }
@@ -64,7 +67,7 @@ public final class StartupAnalyzer {
 
     public func consume(_ e: AnalysisEvent) {
         eventsRead &+= 1
-        lastTs[file] = max(lastTs[file] ?? 0, e.tsNs)
+        if e.tsNs > currentLastTs { currentLastTs = e.tsNs; lastTs[file] = e.tsNs }
         if let c = e.container {
             let b = builder(for: c)
             if b.container != c { noteKnown(c) }
@@ -162,7 +165,10 @@ public final class StartupAnalyzer {
 
     private func claim(for b: StartupBuilder) {
         let key = ObjectIdentifier(b)
-        for pid in b.pids where pidOwner[pid] !== b { pidOwner[pid] = b }
+        if b.pids.count != claimedPids[key] ?? 0 {
+            claimedPids[key] = b.pids.count
+            for pid in b.pids where pidOwner[pid] !== b { pidOwner[pid] = b }
+        }
         if b.netns.count != claimedNetns[key] ?? 0 {
             claimedNetns[key] = b.netns.count
             for n in b.netns { netnsOwner[n] = b }

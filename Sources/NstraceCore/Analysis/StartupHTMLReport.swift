@@ -159,7 +159,11 @@ public enum StartupHTMLReport {
             o.append("\" x=\""); int(x(e.tsNs), &o); o.append("\" y=\""); int(y + 2, &o)
             o.append("\" width=\""); int(max(3, x(e.endNs) - x(e.tsNs)), &o); o.append("\" height=\"12")
             o.append("\"><title>")
-            o.appendHTMLEscaped("+\(DurationText.format(e.tsNs &- s.startNs)) \(e.comm) \(e.pid) \(e.name) \(e.detail) [\(s.eventPhases[i]?.title ?? "-"), \(DurationText.format(e.latencyNs))]")
+            // appended piece by piece: this is the report's per-event path
+            o.append("+"); o.appendHTMLEscaped(DurationText.format(e.tsNs &- s.startNs)); o.append(" ")
+            o.appendHTMLEscaped(e.comm); o.append(" "); o.appendDecimal(e.pid); o.append(" ")
+            o.appendHTMLEscaped(e.name); o.append(" "); o.appendHTMLEscaped(e.detail); o.append(" [")
+            o.appendHTMLEscaped(s.eventPhases[i]?.title ?? "-"); o.append(", "); o.appendHTMLEscaped(DurationText.format(e.latencyNs)); o.append("]")
             o.append("</title></rect>\n")
         }
         o.append("</svg>\n")
