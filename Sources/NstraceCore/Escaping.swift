@@ -16,12 +16,18 @@
 ///   unchanged; each byte that is not part of a valid UTF-8 sequence (stray continuation
 ///   bytes, overlong forms, surrogates, code points above U+10FFFF, sequences cut short)
 ///   becomes one U+FFFD.
+/// - `EscapePolicy.html`: for HTML text and quoted attribute values (the `analyze -o html`
+///   report): `& < > " '` become character references and C0 controls other than tab and
+///   newline, and DEL, become U+FFFD, so that no byte can open markup or end an attribute. It is
+///   applied to strings already escaped as terminal text (the analysis keeps them so), which
+///   holds no invalid UTF-8, C1 control or format character.
 ///
 /// Per event these run on `OutputBuffer` (no allocation); `Escape` wraps them for Strings
 /// (table cells, messages on stderr), off the per-event path.
 public enum EscapePolicy: Sendable {
     case terminalText
     case json
+    case html
 }
 
 /// Escaping for Strings (not the per-event path): table cells, messages, error lines.
@@ -54,7 +60,36 @@ extension OutputBuffer {
         switch policy {
         case .terminalText: appendTextEscaped(bytes)
         case .json: appendJSONString(bytes)
+        case .html: appendHTMLEscaped(bytes)
         }
+    }
+
+    /// Appends `bytes` for HTML text or a quoted attribute value: `& < > " '` become
+    /// character references, other control bytes become U+FFFD, so that no byte from a traced
+    /// process (a container name, a mount path) can open markup or end an attribute.
+    public mutating func appendHTMLEscaped(_ bytes: UnsafeRawBufferPointer) {
+        // most strings need nothing: copy them in one go
+        if !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) {
+            append(bytes: bytes)
+            return
+        }
+        for b in bytes {
+            switch b {
+            case 0x26: append("&amp;")
+            case 0x3C: append("&lt;")
+            case 0x3E: append("&gt;")
+            case 0x22: append("&quot;")
+            case 0x27: append("&#39;")
+            case 0x09, 0x0A: append(byte: b)
+            case 0..<0x20, 0x7F: append("\u{FFFD}")
+            default: append(byte: b)
+            }
+        }
+    }
+
+    public mutating func appendHTMLEscaped(_ s: String) {
+        var s = s
+        s.withUTF8 { appendHTMLEscaped(UnsafeRawBufferPointer($0)) }
     }
 
     public mutating func appendTextEscaped(_ s: String, quote: Bool = false) {

@@ -13,7 +13,7 @@ func writeAnalyzeTrace(starts: Int, noise: Int) throws(BenchError) -> (String, I
     let path = "/tmp/nstrace-bench-analyze-\(getpid()).nst"
     do {
         let n = try SyntheticStartupTrace.write(path: path, fixture: analyzeFixture, fixtureID: "nste2e-runc-435465d5",
-                                                starts: starts, noise: noise)
+                                                starts: starts, noise: noise, hostRecords: FormatBenchmark.syntheticRecords())
         return (path, n)
     } catch {
         throw BenchError("\(error) (run make bench from the repository root)")

@@ -49,8 +49,8 @@ public final class AnalysisEventAdapter {
 
     /// Attributes `ev` (which attribution must see, every event in order) and feeds the analyzer.
     public func feed(_ ev: EventView, attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
-        let record = attribution.attribute(ev)
-        feed(ev, record: record, target: ev.type == .setns ? attribution.target(ev) : nil, attribution: attribution, into: analyzer)
+        let found = attribution.attribute(ev)
+        feed(ev, record: found.container, target: found.target, attribution: attribution, into: analyzer)
     }
 
     /// The same, for a caller that attributed the event itself (`record`, and for setns `target`).
@@ -91,7 +91,7 @@ public final class AnalysisEventAdapter {
                               tid: ev.tid, comm: Self.text(ev.comm), errno: ev.errno,
                               container: record.map(container), detail: "")
         e.joined = target.map(container)
-        e.netns = ev.ns(NamespaceSlot.net)
+        e.netns = ev.ns(NamespaceSlot.net.index)
         switch ev.type {
         case .unshare, .clone, .clone3:
             e.namespaceFlags = ev.cloneFlags & NamespaceType.allCloneFlags
@@ -132,7 +132,7 @@ public final class AnalysisEventAdapter {
                 let type = Self.typeName(slot: slot)
                 guard slot < 8 else { continue }
                 e.namespaceInodes[type] = ev.ns(slot)
-                if slot < attribution.hostNamespaces.count { e.hostInodes[type] = attribution.hostNamespaces[slot] }
+                e.hostInodes[type] = attribution.hostNamespaces[slot]
             }
         default:
             break
@@ -155,13 +155,8 @@ public final class AnalysisEventAdapter {
         return s.withUTF8 { text(UnsafeRawBufferPointer($0)) }
     }
 
-    static func typeName(slot: Int) -> String {
-        switch slot {
-        case 8: "pid"
-        case 9: "time"
-        default: slot < TraceReplay.slotNames.count ? TraceReplay.slotNames[slot] : "?"
-        }
-    }
+    /// The namespace type a slot holds (pid_for_children: pid).
+    static func typeName(slot: Int) -> String { NamespaceSlot.type(slot).name }
 
     /// A string slot, text-escaped; nil when the pointer was NULL.
     static func string(_ ev: EventView, _ slot: Int) -> String? {

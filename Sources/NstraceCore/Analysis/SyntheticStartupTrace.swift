@@ -14,8 +14,10 @@ public enum SyntheticStartupTrace {
 
     /// Writes to `path` `starts` copies of the start in `fixture` (a trace of one `runc run`
     /// of the container `fixtureID`, 20 characters), each followed by `noise` events of a
-    /// host process. Returns the number of events written.
-    public static func write(path: String, fixture: String, fixtureID: String, starts: Int, noise: Int) throws(Failure) -> Int {
+    /// host process (`hostRecords` in turn, renamed `kworker/u4:1`: not an engine, whose events
+    /// would wait to be claimed). Returns the number of events written.
+    public static func write(path: String, fixture: String, fixtureID: String, starts: Int, noise: Int,
+                             hostRecords: [[UInt8]] = []) throws(Failure) -> Int {
         var events: [[UInt8]] = []
         var metadata: [TraceMetadata] = []
         do {
@@ -30,8 +32,8 @@ public enum SyntheticStartupTrace {
             throw Failure(description: "\(fixture): \(error)")
         }
         let oldID = Array(fixtureID.utf8)
-        // part 1's records of the bench, as a host process (not an engine: its events are not kept)
-        let host = FormatBenchmark.syntheticRecords().map { r in
+        guard noise == 0 || !hostRecords.isEmpty else { throw Failure(description: "noise needs host records") }
+        let host = hostRecords.map { r in
             var r = r
             for (i, b) in Array("kworker/u4:1".utf8 + [UInt8](repeating: 0, count: 4)).enumerated() { r[EventLayout.comm + i] = b }
             return r
