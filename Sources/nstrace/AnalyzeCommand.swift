@@ -36,6 +36,8 @@ struct AnalyzeCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one trace file") }
+        // each file is read twice (names first, then the events): standard input cannot be
+        if files.contains("-") { throw ValidationError("analyze reads trace files, not standard input: save it to a file first") }
     }
 
     func run() throws {

@@ -33,6 +33,7 @@ struct DiffCommand: ParsableCommand {
     var outFile: String?
 
     func validate() throws {
+        if a == "-" || b == "-" { throw ValidationError("diff reads trace files, not standard input: save it to a file first") }
         if container.count > 2 { throw ValidationError("--container: at most two, one for A and one for B") }
     }
 
