@@ -3,6 +3,8 @@
 #   sudo make test                   install what is missing, build, run every test
 #   make bench                       benchmarks (not tests)
 #   make bpf                         regenerate the committed BPF skeleton from bpf/
+#   sudo make install [PREFIX=/usr/local]   binary, man page, bash/zsh/fish completions
+#   sudo make uninstall [PREFIX=/usr/local]
 
 SHELL        := /bin/bash
 SWIFT        ?= swift
@@ -20,7 +22,7 @@ BPF_CFLAGS   := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # nsenter; iproute2: ip netns).
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool util-linux iproute2 python3
 
-.PHONY: all deps deps-test deps-runtimes bpf check-generated build release run test unit-test integration-test bench fuzz clean
+.PHONY: all deps deps-test deps-runtimes bpf check-generated build release run test unit-test integration-test bench fuzz fuzz-seeds clean install uninstall check-install
 
 all: build
 
@@ -75,6 +77,7 @@ deps-test: deps
 
 test: deps deps-test deps-runtimes check-generated
 	$(SWIFT) test --disable-swift-testing
+	$(MAKE) --no-print-directory check-install
 
 unit-test:
 	$(SWIFT) test --filter NstraceCoreTests
@@ -88,14 +91,69 @@ bench: release
 clean:
 	rm -rf .build $(BPF_OUT)
 
-# Fuzz the trace file reader (and the Chrome/JSON export behind it) with libFuzzer + ASan:
-#   make fuzz FUZZ_SECONDS=600
+# Fuzz the trace file reader, the metadata replay and info's summary (and the Chrome/JSON
+# export behind them) with libFuzzer + ASan, from a corpus seeded with real recordings:
+#   sudo make fuzz FUZZ_SECONDS=600 [FUZZ_FLAGS=-DFUZZ_OLD_INFO: with issue 10's info trap]
 FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
 FUZZ_OUT     := .build/fuzz
-fuzz:
+fuzz: fuzz-seeds
 	@mkdir -p $(FUZZ_OUT)/corpus
 	printf 'module NstraceABI {\n  header "%s"\n  export *\n}\n' "$(CURDIR)/$(ABI_HEADER)" > $(FUZZ_OUT)/module.modulemap
-	$(SWIFT)c -O -g -sanitize=fuzzer,address -parse-as-library -module-name NstraceFuzz \
+	$(SWIFT)c -O -g -sanitize=fuzzer,address -parse-as-library -module-name NstraceFuzz $(FUZZ_FLAGS) \
 	  -Xcc -fmodule-map-file=$(FUZZ_OUT)/module.modulemap -I Sources/CZlib \
 	  $$(find Sources/NstraceCore -name '*.swift') Fuzz/TraceFileFuzz.swift -o $(FUZZ_OUT)/trace-reader
-	$(FUZZ_OUT)/trace-reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 $(FUZZ_OUT)/corpus
+	$(FUZZ_OUT)/trace-reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=262144 \
+	  -dict=Fuzz/trace.dict -artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_OUT)/corpus $(FUZZ_OUT)/seeds
+
+# Seeds: real recordings of the test driver's syscalls (needs root); the fuzzer's first input
+# byte is its mode (odd: reseal checksums), then the file.
+fuzz-seeds: build
+	@mkdir -p $(FUZZ_OUT)/seeds
+	@set -e; if [ -z "$$(ls $(FUZZ_OUT)/seeds)" ]; then \
+	  for z in "" "-z"; do \
+	    f=$(FUZZ_OUT)/seed$$z.nst; rm -f $$f; \
+	    .build/debug/nstrace record -w $$f --comm nstdrv --duration 3 $$z 2>/dev/null & \
+	    sleep 2; .build/debug/nstrace-testdriver unshare setns mount >/dev/null; wait; \
+	    printf '\0' | cat - $$f > $(FUZZ_OUT)/seeds/real$$z-0; printf '\1' | cat - $$f > $(FUZZ_OUT)/seeds/real$$z-1; \
+	  done; ls -l $(FUZZ_OUT)/seeds; fi
+
+# Install: the binary, a man page generated from the command definitions (swift-argument-parser's
+# generate-manual plugin) and shell completions (--generate-completion-script), under
+# $(DESTDIR)$(PREFIX). CONFIG=debug installs the debug build (tests).
+PREFIX       ?= /usr/local
+CONFIG       ?= release
+INSTALLED    := bin/nstrace share/man/man1/nstrace.1 share/bash-completion/completions/nstrace \
+                share/zsh/site-functions/_nstrace share/fish/vendor_completions.d/nstrace.fish
+MANUAL       := .build/plugins/GenerateManual/outputs/nstrace/nstrace.1
+
+install: deps
+	$(SWIFT) build -c $(CONFIG) --product nstrace
+	$(SWIFT) package --disable-sandbox plugin generate-manual --configuration $(CONFIG) >/dev/null
+	@set -e; bin=$$($(SWIFT) build -c $(CONFIG) --show-bin-path)/nstrace; root="$(DESTDIR)$(PREFIX)"; \
+	install -D -m 0755 $$bin "$$root/bin/nstrace"; \
+	install -D -m 0644 $(MANUAL) "$$root/share/man/man1/nstrace.1"; \
+	for shell in bash zsh fish; do $$bin --generate-completion-script $$shell > .build/nstrace.$$shell; done; \
+	install -D -m 0644 .build/nstrace.bash "$$root/share/bash-completion/completions/nstrace"; \
+	install -D -m 0644 .build/nstrace.zsh "$$root/share/zsh/site-functions/_nstrace"; \
+	install -D -m 0644 .build/nstrace.fish "$$root/share/fish/vendor_completions.d/nstrace.fish"; \
+	for f in $(INSTALLED); do echo "installed $$root/$$f"; done
+
+uninstall:
+	@for f in $(INSTALLED); do rm -f "$(DESTDIR)$(PREFIX)/$$f" && echo "removed $(DESTDIR)$(PREFIX)/$$f"; done
+
+# make test: install into a scratch DESTDIR, check every file works, uninstall, nothing left.
+check-install:
+	@set -e; dest=$$(mktemp -d); trap 'rm -rf "$$dest"' EXIT; \
+	$(MAKE) --no-print-directory install CONFIG=debug DESTDIR="$$dest" PREFIX=/usr/local >/dev/null; \
+	root="$$dest/usr/local"; \
+	"$$root/bin/nstrace" --version | grep -qx '[0-9.]*' || { echo "check-install: the installed binary does not run"; exit 1; }; \
+	grep -q '^\.Dt NSTRACE 1\|^\.TH NSTRACE' "$$root/share/man/man1/nstrace.1" || { echo "check-install: no man page header"; exit 1; }; \
+	grep -q 'record' "$$root/share/man/man1/nstrace.1" || { echo "check-install: the man page lacks the subcommands"; exit 1; }; \
+	bash -n "$$root/share/bash-completion/completions/nstrace"; \
+	grep -q '_nstrace' "$$root/share/bash-completion/completions/nstrace"; \
+	grep -q '^#compdef nstrace' "$$root/share/zsh/site-functions/_nstrace"; \
+	grep -q 'complete -c .*nstrace' "$$root/share/fish/vendor_completions.d/nstrace.fish"; \
+	$(MAKE) --no-print-directory uninstall DESTDIR="$$dest" PREFIX=/usr/local >/dev/null; \
+	left=$$(find "$$dest" -type f); [ -z "$$left" ] || { echo "check-install: uninstall left $$left"; exit 1; }; \
+	echo "check-install: install and uninstall under DESTDIR: ok"

@@ -24,10 +24,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The thin typed layer over libbpf: open, configure, load, attach, ring buffer, counters.
         .target(name: "NstraceBPF", dependencies: ["CLibbpf", "NstraceABI", "NstraceCore"]),
+        // capset(2) and prctl(2): dropping privileges after attaching (no libcap).
+        .target(name: "CPrivileges"),
         .executableTarget(
             name: "nstrace",
             dependencies: [
-                "NstraceCore", "NstraceBPF",
+                "NstraceCore", "NstraceBPF", "CPrivileges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

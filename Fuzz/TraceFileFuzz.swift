@@ -1,13 +1,16 @@
 import CZlib
 
 /// `make fuzz`: libFuzzer entry: reads the input as a trace file with both corruption policies, exporting
-/// every event to Chrome JSON. If the first byte is odd, every block's checksums are
-/// recomputed first, so mutations reach the structural checks behind them.
+/// every event to Chrome JSON; then as `show`, `export` and `info` do: a metadata pass, then
+/// the replay (container attribution from the file's metadata) and the info summary. If the
+/// first byte is odd, every block's checksums are recomputed first, so mutations reach the
+/// structural checks behind them.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTraceReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     var bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     if data[0] & 1 == 1 { reseal(&bytes) }
+    replay(bytes)
     for policy in [TraceReadOptions.CorruptionPolicy.stop, .skip] {
         guard let r = try? TraceFileReader(bytes: bytes, options: TraceReadOptions(onCorruption: policy, decodeEvents: data[0] & 2 == 0)) else { continue }
         let exporter = ChromeTraceExporter(header: r.header)
@@ -32,6 +35,30 @@ public func fuzzTraceReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         exporter.end(into: &out)
     }
     return 0
+}
+
+/// TraceInput + InfoCommand: prime, replay, attribute every event, summarise.
+func replay(_ bytes: [UInt8]) {
+    let replay = TraceReplay()
+    if let first = try? TraceFileReader(bytes: bytes, options: TraceReadOptions(onCorruption: .skip, decodeEvents: false)) {
+        try? first.forEach { if case .metadata(let m) = $0 { replay.prime(m) } }
+    }
+    guard let reader = try? TraceFileReader(bytes: bytes, options: TraceReadOptions(onCorruption: .skip)) else { return }
+    var summary = TraceSummary()
+    let pipeline = EventPipeline(attribution: replay.attribution)
+    try? reader.forEach { item in
+        switch item {
+        case .metadata(let m): replay.apply(m)
+        case .event(let ev): summary.add(ev, pipeline.process(ev))
+        }
+    }
+    let lost = TraceSummary.lost(trailer: reader.trailer, lastLost: replay.lastLost)
+    #if FUZZ_OLD_INFO
+    // the conversion `nstrace info` made before issue 10: the fuzzer must find its trap
+    let counts = reader.trailer?.lost ?? replay.lastLost.map { TraceLostCounts(ringbuf: $0.ringbuf, pending: $0.pending) }
+    _ = counts.map { Int($0.total) }
+    #endif
+    _ = (lost, summary.spanSeconds, replay.capWarnings, reader.eventsRead, reader.metadataRead)
 }
 
 func reseal(_ b: inout [UInt8]) {

@@ -26,11 +26,11 @@ public enum Preflight {
     /// libbpf finds syscall tracepoints through tracefs. Mount it if it is not; say how if that fails.
     @discardableResult
     public static func ensureTracefs() throws(PreflightError) -> String {
-        for dir in tracefsCandidates where access(dir + "/events/syscalls", R_OK) == 0 {
+        for dir in tracefsCandidates where readable(dir + "/events/syscalls") {
             return dir
         }
         let dir = tracefsCandidates[0]
-        if mount("nodev", dir, "tracefs", 0, nil) == 0, access(dir + "/events/syscalls", R_OK) == 0 {
+        if mount("nodev", dir, "tracefs", 0, nil) == 0, readable(dir + "/events/syscalls") {
             return dir
         }
         let why = String(cString: strerror(errno))
@@ -39,7 +39,13 @@ public enum Preflight {
 
     /// Whether the tracepoint category/name exists on this kernel.
     public static func tracepointExists(_ categoryAndName: String, tracefs: String) -> Bool {
-        access(tracefs + "/events/" + categoryAndName, F_OK) == 0
+        faccessat(AT_FDCWD, tracefs + "/events/" + categoryAndName, F_OK, AT_EACCESS) == 0
+    }
+
+    /// access(2) checks the real uid: with capabilities and no root (setpriv, systemd's
+    /// AmbientCapabilities) the effective credentials are what counts.
+    static func readable(_ path: String) -> Bool {
+        faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0
     }
 
     static func effectiveCapabilities() -> UInt64 {

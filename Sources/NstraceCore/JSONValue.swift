@@ -5,6 +5,8 @@ public indirect enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int64)
+    /// Above Int64.max (counts read from a file are UInt64: shown exactly, never clamped).
+    case uint(UInt64)
     /// Finite numbers only: a NaN or an infinity is written as null (JSON has neither).
     case double(Double)
     case string(String)
@@ -12,7 +14,11 @@ public indirect enum JSONValue: Sendable {
     case object([(String, JSONValue)])
 
     public static func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
-    public static func number<T: BinaryInteger>(_ value: T) -> JSONValue { .int(Int64(clamping: value)) }
+    public static func number<T: BinaryInteger>(_ value: T) -> JSONValue {
+        if let v = Int64(exactly: value) { return .int(v) }
+        if let u = UInt64(exactly: value) { return .uint(u) }
+        return .int(Int64(clamping: value))
+    }
 
     /// The document as text (no trailing newline).
     public func render() -> String {
@@ -26,6 +32,7 @@ public indirect enum JSONValue: Sendable {
         case .null: out.append("null")
         case .bool(let value): if value { out.append("true") } else { out.append("false") }
         case .int(let value): out.appendDecimal(value)
+        case .uint(let value): out.append(Array(String(value).utf8))
         case .double(let value):
             if value.isFinite { out.append(Array(String(value).utf8)) } else { out.append("null") }
         case .string(let value): out.appendJSONString(value)

@@ -33,8 +33,10 @@ struct ViewOutputOptions: ParsableArguments {
 
 /// The event filters every command that shows events takes.
 struct FilterOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Only events of this process or thread id (repeatable).", valueName: "PID"))
-    var pid: [UInt32] = []
+    // unconditional: `--pid -5` reaches validation (an invalid pid), not "missing value"
+    @Option(name: .long, parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Only events of this process or thread id (repeatable).", valueName: "PID"))
+    var pid: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Only events of processes with this command name (repeatable).", valueName: "COMM"))
     var comm: [String] = []
@@ -76,6 +78,13 @@ struct FilterOptions: ParsableArguments {
     }
 
     func makeFilter() throws -> EventFilter {
+        var pids = Set<UInt32>()
+        for text in pid {
+            guard let value = UInt32(text), value > 0, value <= Int32.max else {
+                throw ValidationError("invalid --pid \(text.debugDescription): a process id is a whole number from 1 up")
+            }
+            pids.insert(value)
+        }
         var events = Set<EventType>()
         for name in Self.split(event) {
             guard let type = EventType(name: name) else {
@@ -93,7 +102,7 @@ struct FilterOptions: ParsableArguments {
         for name in comm where name.utf8.count > 15 {
             throw ValidationError("--comm '\(Escape.text(name))' is longer than the kernel's 15-byte command name")
         }
-        return EventFilter(pids: Set(pid), comms: comm, events: events, nsTypes: nsTypes, failedOnly: failed)
+        return EventFilter(pids: pids, comms: comm, events: events, nsTypes: nsTypes, failedOnly: failed)
     }
 
     private static func split(_ values: [String]) -> [String] {

@@ -26,19 +26,35 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup(title: "Filters")
     var filters: FilterOptions
 
+    @Flag(name: .long, help: "Replace OUT if it exists (never through a symbolic link; never the input).")
+    var force = false
+
     func run() throws {
         StopSignal.install()
-        let fd: Int32
+        var output: SafeOutputFile?
         if let outFile, outFile != "-" {
-            fd = open(outFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                Stderr.line("cannot write \(outFile): " + String(cString: strerror(errno)))
+            let inputs = [input.file == "-" ? FileIdentity(fileDescriptor: 0) : FileIdentity(path: input.file)].compactMap { $0 }
+            do {
+                output = try SafeOutputFile(outFile, placement: .atomic, replace: force, notSameAs: inputs)
+            } catch {
+                Stderr.line(error.description)
                 throw ExitCode.failure
             }
-        } else {
-            fd = 1
         }
-        defer { if fd != 1 { close(fd) } }
+        do {
+            try export(fd: output?.fd ?? 1)
+            try output?.commit()
+        } catch let error as SafeOutputError {
+            output?.discard()
+            Stderr.line(error.description)
+            throw ExitCode.failure
+        } catch {
+            output?.discard()
+            throw error
+        }
+    }
+
+    private func export(fd: Int32) throws {
         let filter = try filters.makeFilter()
         let replay = TraceReplay()
         let pipeline = EventPipeline(attribution: replay.attribution, filter: filter, containerFilter: filters.containerFilter)

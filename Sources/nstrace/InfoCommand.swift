@@ -14,22 +14,15 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let replay = TraceReplay()
-        var byType: [String: Int] = [:]
-        var byContainer: [String: Int] = [:]
-        var first: UInt64 = .max, last: UInt64 = 0
+        var summary = TraceSummary()
         let pipeline = EventPipeline(attribution: replay.attribution)
         let reader = try TraceInput(options: input).forEachEvent(replay) { ev in
-            first = min(first, ev.tsNs)
-            last = max(last, ev.tsNs)
-            byType[ev.type.name, default: 0] += 1
-            if case .passed(let attributed) = pipeline.process(ev) {
-                let key = attributed.container.map { c in c.name.map { "\($0) (\(c.id.prefix(12)))" } ?? c.id } ?? "host"
-                byContainer[key, default: 0] += 1
-            }
+            summary.add(ev, pipeline.process(ev))
             return true
         }
         let header = reader.header
-        let lost = reader.trailer?.lost ?? replay.lastLost.map { TraceLostCounts(ringbuf: $0.ringbuf, pending: $0.pending) }
+        // counts from the file are UInt64, shown as they are (a crafted 2^63 neither traps nor clamps)
+        let lost = TraceSummary.lost(trailer: reader.trailer, lastLost: replay.lastLost)
         var info: [(String, JSONValue)] = [
             ("file", .string(TraceInput.name(input.file))),
             ("bytes", .number(reader.bytesRead)),
@@ -43,16 +36,16 @@ struct InfoCommand: ParsableCommand {
             ("blocks", .number(reader.blocksRead)),
             ("complete", .bool(reader.trailer != nil)),
             ("cut_at", reader.wasCut ? .number(reader.cutOffset ?? reader.bytesRead) : .null),
-            ("lost", lost.map { .number($0.total) } ?? .null),
+            ("lost", lost.map { .number($0) } ?? .null),
         ]
-        if first != .max {
-            info.append(("first_event", .string(header.clock.rfc3339(bootNs: first))))
-            info.append(("last_event", .string(header.clock.rfc3339(bootNs: last))))
-            info.append(("span_seconds", .double(Double(last - first) / 1e9)))
+        if let span = summary.spanSeconds {
+            info.append(("first_event", .string(header.clock.rfc3339(bootNs: summary.firstTsNs))))
+            info.append(("last_event", .string(header.clock.rfc3339(bootNs: summary.lastTsNs))))
+            info.append(("span_seconds", .double(span)))
         }
         if output == .json {
-            info.append(("events_by_type", .object(byType.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })))
-            info.append(("events_by_container", .object(byContainer.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })))
+            info.append(("events_by_type", .object(summary.byType.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })))
+            info.append(("events_by_container", .object(summary.byContainer.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })))
             info.append(("containers", .array(replay.attribution.containers.sorted { $0.id < $1.id }.map { c in
                 .object([("id", .string(c.id)), ("runtime", .string(c.identity.runtime.rawValue)),
                          ("name", .optional(c.name)), ("image", .optional(c.image))])
@@ -66,9 +59,9 @@ struct InfoCommand: ParsableCommand {
             text += k.padding(toLength: 18, withPad: " ", startingAt: 0) + Escape.text(Self.plain(v)) + "\n"
         }
         text += "events by type:\n"
-        for (k, v) in byType.sorted(by: { $0.value > $1.value }) { text += "  " + k.padding(toLength: 16, withPad: " ", startingAt: 0) + "\(v)\n" }
+        for (k, v) in summary.byType.sorted(by: { $0.value > $1.value }) { text += "  " + k.padding(toLength: 16, withPad: " ", startingAt: 0) + "\(v)\n" }
         text += "events by container:\n"
-        for (k, v) in byContainer.sorted(by: { $0.value > $1.value }) { text += "  " + Escape.text(k) + "  \(v)\n" }
+        for (k, v) in summary.byContainer.sorted(by: { $0.value > $1.value }) { text += "  " + Escape.text(k) + "  \(v)\n" }
         try Views.write(text)
     }
 
@@ -78,6 +71,7 @@ struct InfoCommand: ParsableCommand {
         case .null: return "-"
         case .bool(let b): return String(b)
         case .int(let i): return String(i)
+        case .uint(let u): return String(u)
         case .double(let d): return String(d)
         case .string(let s): return s
         case .array, .object: return value.render()

@@ -33,6 +33,9 @@ struct RecordCommand: ParsableCommand {
     @Flag(name: [.customShort("z"), .long], help: "Compress blocks (zlib).")
     var compress = false
 
+    @Flag(name: .long, help: "Replace FILE (and FILE.1, … with --max-size) if it exists; a link there is replaced, never followed.")
+    var force = false
+
     func validate() throws {
         if file.isEmpty { throw ValidationError("-w needs a file name, or - for stdout") }
         if file == "-" && maxSize != nil { throw ValidationError("--max-size needs a file, not stdout") }
@@ -43,22 +46,58 @@ struct RecordCommand: ParsableCommand {
         let filter = try filters.makeFilter()
         let destination = file
         let options = TraceWriteOptions(compress: compress, maxFileBytes: maxSize.map { Int($0.bytes) })
-        try TracingLoop(options: tracing).run { attribution, inventory in
-            let header = TraceFileHeader.current(nstraceVersion: NstraceVersion.string,
-                                                 fields: ["command": CommandLine.arguments.joined(separator: " ")])
-            let sink: TraceFileSink = destination == "-" ? .fileDescriptor(1, closeWhenDone: false) : .path(destination)
-            let writer: TraceFileWriter
-            do {
-                writer = try TraceFileWriter(sink: sink, header: header, options: options)
-            } catch {
-                throw PreflightError((destination == "-" ? "stdout" : destination) + ": \(error)")
+        let force = self.force
+        // Refuse an existing FILE before loading anything; it is created after attaching.
+        if destination != "-" && !force, SafeOutputFile.wouldRefuse(destination) {
+            do { _ = try SafeOutputFile(destination, placement: .inPlace) } catch {
+                Stderr.line(error.description)
+                throw ExitCode.failure
             }
-            writer.rotationHandler = { index in .path(destination + "." + String(index)) }
-            let pipeline = EventPipeline(attribution: attribution, filter: filter, containerFilter: filters.containerFilter)
-            let session = RecordSession(writer: writer, destination: destination == "-" ? "stdout" : destination,
-                                        pipeline: pipeline)
-            try session.writeSnapshot(inventory: inventory)
-            return session
+        }
+        let deadline = tracing.duration.map { monotonicNow() + $0 }
+        var output: SafeOutputFile?
+        do {
+            try TracingLoop(options: tracing).run { attribution, inventory in
+                let header = TraceFileHeader.current(nstraceVersion: NstraceVersion.string,
+                                                     fields: ["command": CommandLine.arguments.joined(separator: " ")])
+                var fd: Int32 = 1
+                if destination != "-" {
+                    // rotated parts appear as they are written; a single file only when done
+                    do {
+                        output = try SafeOutputFile(destination, placement: maxSize == nil ? .atomic : .inPlace, replace: force,
+                                                    deadline: deadline, shouldStop: { StopSignal.requested })
+                    } catch {
+                        throw PreflightError("\(error)")
+                    }
+                    fd = output!.fd
+                }
+                let writer: TraceFileWriter
+                do {
+                    writer = try TraceFileWriter(sink: .fileDescriptor(fd, closeWhenDone: false), header: header, options: options)
+                } catch {
+                    throw PreflightError((destination == "-" ? "stdout" : destination) + ": \(error)")
+                }
+                writer.rotationHandler = { index in
+                    let part = destination + "." + String(index)
+                    if force { unlink(part) }   // never follows a link; then created exclusively
+                    return .path(part)
+                }
+                let pipeline = EventPipeline(attribution: attribution, filter: filter, containerFilter: filters.containerFilter)
+                let session = RecordSession(writer: writer, destination: destination == "-" ? "stdout" : destination,
+                                            pipeline: pipeline)
+                try session.writeSnapshot(inventory: inventory)
+                return session
+            }
+        } catch {
+            // a failed recording (full disk) is readable up to its last block: keep it
+            try? output?.commit()
+            throw error
+        }
+        do {
+            try output?.commit()
+        } catch {
+            Stderr.line(error.description)
+            throw ExitCode.failure
         }
     }
 }

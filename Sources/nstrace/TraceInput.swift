@@ -1,5 +1,8 @@
 import ArgumentParser
 import NstraceCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A trace file to read: the positional FILE argument (`-` for stdin) and how to treat damage.
 struct TraceInputOptions: ParsableArguments {
@@ -12,7 +15,7 @@ struct TraceInputOptions: ParsableArguments {
 
 /// Reads a trace file once through, with container attribution rebuilt from the file alone.
 /// A regular file is read twice: first its container metadata (names found late apply to the
-/// container's first events too), then everything.
+/// container's first events too), then everything; anything else once.
 struct TraceInput {
     let options: TraceInputOptions
 
@@ -24,14 +27,24 @@ struct TraceInput {
                       _ body: (EventView) throws -> Bool) throws -> TraceFileReader {
         let readOptions = TraceReadOptions(onCorruption: options.skipDamaged ? .skip : .stop)
         do {
+            // Opened once. A pipe, FIFO or <(…) is read in one pass: a second would find it
+            // drained (or block on a FIFO); only a regular file is read twice, by seeking back.
+            var fd: Int32 = 0
             if options.file != "-" {
-                let first = try TraceFileReader(path: options.file, options: TraceReadOptions(
+                fd = open(options.file, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw TraceFileError.openFailed(path: options.file, errno: errno) }
+            }
+            defer { if fd != 0 { close(fd) } }
+            var info = stat()
+            if fd != 0, fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                let first = try TraceFileReader(fileDescriptor: fd, options: TraceReadOptions(
                     onCorruption: readOptions.onCorruption, decodeEvents: false, maxWarnings: 0))
                 try? first.forEach { item in
                     if case .metadata(let m) = item { replay.prime(m) }
                 }
+                lseek(fd, 0, SEEK_SET)
             }
-            let reader = try TraceFileReader(path: options.file, options: readOptions)
+            let reader = try TraceFileReader(fileDescriptor: fd, options: readOptions)
             try headerReady(reader.header)
             do {
                 try reader.forEach { item in
@@ -42,6 +55,7 @@ struct TraceInput {
                 }
             } catch is StopReading {}
             report(reader)
+            for warning in replay.capWarnings { Stderr.warning(Self.name(options.file) + ": " + warning) }
             return reader
         } catch let error as TraceFileError {
             Stderr.line(Self.name(options.file) + ": " + error.description)

@@ -57,7 +57,6 @@ struct TracingLoop {
             let inventory = try? ContainerInventory.scan()
             for container in inventory?.containers ?? [] {
                 attribution.register(container.identity, namespaces: container.namespaces.set)
-                metadata.request(container.identity)
             }
             let sink = try makeSink(attribution, inventory)
             let previous = attribution.onNewContainer
@@ -66,6 +65,10 @@ struct TracingLoop {
                 metadata.request(identity)
             }
             let reader = try RingBufferReader(mapFD: tracer.ringBufferFD) { bytes in sink.handle(bytes) }
+            // Attached and looked around: nothing from here on needs a capability. Dropped
+            // before the metadata worker starts its threads (capabilities are per thread).
+            try Privileges.drop(switchingTo: options.user.flatMap(Privileges.lookup))
+            for container in inventory?.containers ?? [] { metadata.request(container.identity) }
             Stderr.line("tracing \(tracer.attachedCount) programs; Ctrl-C to stop")
 
             let deadline = options.duration.map { monotonicNow() + $0 }

@@ -86,15 +86,20 @@ final class RecordTests: XCTestCase {
             usleep(UInt32.random(in: 0...400_000, using: &generator))
             recorder.kill()
             recorder.process.waitUntilExit()
+            // killed before renaming into place: the data is in FILE.part-XXXXXX (docs/cli.md)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: file), "round \(round): a half-written file under the final name")
+            let parts = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("killed-\(round).nst.part-") }
+            XCTAssertEqual(parts.count, 1, "round \(round): \(parts)")
+            let part = scratch.appendingPathComponent(try XCTUnwrap(parts.first)).path
 
-            let info = try Harness.runCapturing(Harness.nstrace, ["info", file, "-o", "json"])
+            let info = try Harness.runCapturing(Harness.nstrace, ["info", part, "-o", "json"])
             XCTAssertEqual(info.status, 0, "round \(round): \(info.stderr)")
             let object = try XCTUnwrap(JSONSerialization.jsonObject(with: info.stdout) as? [String: Any])
             XCTAssertEqual(object["complete"] as? Bool, false, "round \(round): killed, so no trailer")
             XCTAssertTrue(info.stderr.contains("was cut at byte"), "round \(round): \(info.stderr)")
             eventsSeen += object["events"] as? Int ?? 0
 
-            let shown = try Harness.runCapturing(Harness.nstrace, ["show", file, "-o", "json"])
+            let shown = try Harness.runCapturing(Harness.nstrace, ["show", part, "-o", "json"])
             XCTAssertEqual(shown.status, 0, "round \(round): \(shown.stderr)")
             for line in shown.stdout.split(separator: UInt8(ascii: "\n")) {
                 XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(line)), "round \(round)")

@@ -12,9 +12,17 @@ extension CgroupResolver: CgroupPathSource {}
 /// cgroup paths known from a trace file: its start snapshot and its cgroup_mkdir events.
 public final class RecordedCgroupPaths: CgroupPathSource {
     private var paths: [UInt64: String]
+    /// At most this many ids are kept (a trace file is untrusted input); later ones are
+    /// dropped and counted.
+    public var limit = Int.max
+    public var dropped = 0
+    public var count: Int { paths.count }
     public init(_ paths: [UInt64: String] = [:]) { self.paths = paths }
     public func path(forID id: UInt64) -> String? { paths[id] }
-    public func register(id: UInt64, path: String) { paths[id] = path }
+    public func register(id: UInt64, path: String) {
+        if paths.count >= limit && paths[id] == nil { dropped += 1; return }
+        paths[id] = path
+    }
 }
 
 /// One container as the event stream knows it, with its JSON object and its text column

@@ -10,6 +10,9 @@ public enum NetnsExposureError: Error, Sendable, Hashable, CustomStringConvertib
     case notExposed(path: String)
     /// It is there but is not a network namespace (nor a leftover link or empty file).
     case notANamespace(path: String)
+    /// It is there and is something else (`what`: "a regular file", "a directory", …): never
+    /// exposed onto, never removed.
+    case occupied(path: String, what: String)
     case processExited(pid: Int32)
     case systemCall(call: String, path: String, errno: Int32)
 
@@ -23,6 +26,8 @@ public enum NetnsExposureError: Error, Sendable, Hashable, CustomStringConvertib
             return "\(path) does not exist"
         case .notANamespace(let path):
             return "\(path) is not a network namespace mount; left alone"
+        case .occupied(let path, let what):
+            return "\(path) is \(what), not a network namespace; left alone (choose another NAME)"
         case .processExited(let pid):
             return "process \(pid) exited"
         case .systemCall(let call, let path, let code):
@@ -75,11 +80,13 @@ public struct NetnsExposure: Sendable {
         guard fstat(namespaceFD, &info) == 0 else { throw .systemCall(call: "fstat", path: source, errno: errno) }
         guard UInt64(info.st_ino) == expectedInode else { throw .processExited(pid: pid) }
 
-        if let existing = Self.inode(of: path) {
-            if existing == expectedInode, Self.isMountPoint(path) { return .alreadyExposed(path: path) }
+        var existing = stat()
+        if lstat(path, &existing) == 0 {
+            // only a namespace is "another namespace": a file, directory or link is named as such
+            guard Self.isNamespaceFile(path) else { throw .occupied(path: path, what: Self.describe(path, existing)) }
+            if Self.inode(of: path) == expectedInode { return .alreadyExposed(path: path) }
             throw .nameTaken(path: path)
         }
-        if HostFiles.exists(path) { throw .nameTaken(path: path) }  // a dangling symlink, say
 
         try prepareRunDirectory()
 
@@ -107,16 +114,20 @@ public struct NetnsExposure: Sendable {
             if errno == ENOENT { throw .notExposed(path: path) }
             throw .systemCall(call: "lstat", path: path, errno: errno)
         }
-        let isSymlink = (info.st_mode & S_IFMT) == S_IFLNK
-        if !isSymlink {
-            if Self.isMountPoint(path) {
-                guard Self.isNamespaceFile(path) else { throw .notANamespace(path: path) }
-                if umount2(path, Int32(MNT_DETACH)) != 0 {
-                    throw .systemCall(call: "umount", path: path, errno: errno)
-                }
-            } else {
-                // Left over by an interrupted `ip netns add`: an empty regular file.
-                guard (info.st_mode & S_IFMT) == S_IFREG, info.st_size == 0 else { throw .notANamespace(path: path) }
+        // Only what provably is a network namespace name is removed: a link to a namespace
+        // (`ln -s /proc/PID/ns/net`), an nsfs bind mount, or the empty mode-0 file that
+        // expose and `ip netns add` create before mounting (left by an interruption).
+        let type = info.st_mode & S_IFMT
+        if type == S_IFLNK {
+            guard Self.isNamespaceFile(path) else { throw .occupied(path: path, what: Self.describe(path, info)) }
+        } else if Self.isMountPoint(path) {
+            guard Self.isNamespaceFile(path) else { throw .notANamespace(path: path) }
+            if umount2(path, Int32(MNT_DETACH)) != 0 {
+                throw .systemCall(call: "umount", path: path, errno: errno)
+            }
+        } else {
+            guard type == S_IFREG, info.st_size == 0, info.st_mode & 0o7777 == 0 else {
+                throw .occupied(path: path, what: Self.describe(path, info))
             }
         }
         if unlink(path) != 0 {
@@ -150,6 +161,21 @@ public struct NetnsExposure: Sendable {
                 throw .systemCall(call: "mount --bind", path: runDirectory, errno: errno)
             }
             madeMountPoint = true
+        }
+    }
+
+    /// What a path that is not a namespace is, for the error.
+    private static func describe(_ path: String, _ info: stat) -> String {
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFLNK:
+            guard let target = try? HostFiles.readLink(path) else { return "a symbolic link" }
+            var resolved = stat()
+            if stat(path, &resolved) != 0 { return "a dangling symbolic link to \(target)" }
+            return "a symbolic link to \(target)"
+        case S_IFREG:
+            return info.st_size == 0 ? "an empty file (mode \(String(info.st_mode & 0o7777, radix: 8)), not made by expose)" : "a regular file"
+        default: return "a special file"
         }
     }
 

@@ -4,6 +4,8 @@ public enum TraceFileError: Error, Equatable, Sendable, CustomStringConvertible 
     // opening and I/O
     /// open(2) failed.
     case openFailed(path: String, errno: Int32)
+    /// An output file was not created: it exists, is a link, is the input... (names the file).
+    case unsafeOutput(SafeOutputError)
     /// read(2) failed at this offset.
     case readFailed(offset: Int, errno: Int32)
     /// write(2) failed (ENOSPC, EPIPE, ...) at this offset: the file holds every block before it.
@@ -46,6 +48,8 @@ public enum TraceFileError: Error, Equatable, Sendable, CustomStringConvertible 
         switch self {
         case .openFailed(let path, let e):
             return "cannot open \(path): \(Errno.name(e) ?? "errno \(e)")"
+        case .unsafeOutput(let e):
+            return e.description
         case .readFailed(let offset, let e):
             return "read failed at offset \(offset): \(Errno.name(e) ?? "errno \(e)")"
         case .writeFailed(let offset, let e):

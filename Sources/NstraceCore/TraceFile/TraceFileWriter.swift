@@ -6,7 +6,8 @@ import Musl
 
 /// Where a trace file goes.
 public enum TraceFileSink: Sendable {
-    /// Created (mode 0644) or truncated; closed by the writer.
+    /// Created exclusively (mode 0600, never an existing file or link: `SafeOutputFile`);
+    /// closed by the writer.
     case path(String)
     /// An open descriptor (`-w -`: standard output); closed by the writer only if asked.
     case fileDescriptor(Int32, closeWhenDone: Bool)
@@ -284,12 +285,13 @@ public final class TraceFileWriter {
     private func open(_ sink: TraceFileSink) throws(TraceFileError) {
         switch sink {
         case .path(let path):
-            let f = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard f >= 0 else {
+            // never a planted link or someone else's file; 0600 (SafeOutputFile)
+            do {
+                fd = try SafeOutputFile(path, placement: .inPlace).takeDescriptor()
+            } catch {
                 state = .failed
-                throw .openFailed(path: path, errno: errno)
+                throw .unsafeOutput(error)
             }
-            fd = f
             closeFD = true
         case .fileDescriptor(let f, let closeWhenDone):
             fd = f

@@ -80,20 +80,34 @@ final class NetnsExposureTests: XCTestCase {
         // Something else already has the name.
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: directory + "/taken", contents: Data("data".utf8))
-        XCTAssertThrowsError(try exposure.expose(pid: getpid(), expectedInode: inode, name: "taken")) { error in
-            XCTAssertEqual(error as? NetnsExposureError, .nameTaken(path: directory + "/taken"))
+        // (issue 10) a regular file, a directory, a dangling link, a link to a file, an empty
+        // file that expose did not make: each named as what it is, and not ours to remove
+        try FileManager.default.createDirectory(atPath: directory + "/dir", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/dangling", withDestinationPath: "/nonexistent-\(getpid())")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/passwd", withDestinationPath: "/etc/passwd")
+        _ = FileManager.default.createFile(atPath: directory + "/user-empty", contents: nil, attributes: [.posixPermissions: 0o644])
+        let occupied = [("taken", "a regular file"), ("dir", "a directory"), ("dangling", "a dangling symbolic link to /nonexistent-\(getpid())"),
+                        ("passwd", "a symbolic link to /etc/passwd"), ("user-empty", "an empty file (mode 644, not made by expose)")]
+        for (name, what) in occupied {
+            let expected = NetnsExposureError.occupied(path: directory + "/" + name, what: what)
+            XCTAssertThrowsError(try exposure.expose(pid: getpid(), expectedInode: inode, name: name)) { error in
+                XCTAssertEqual(error as? NetnsExposureError, expected)
+                XCTAssertFalse("\(error)".contains("another network namespace"), "\(error)")
+            }
+            XCTAssertThrowsError(try exposure.unexpose(name: name)) { error in
+                XCTAssertEqual(error as? NetnsExposureError, expected)
+            }
+            var info = stat()
+            XCTAssertEqual(lstat(directory + "/" + name, &info), 0, "\(name) was removed")
         }
-        // ... and is not ours to remove.
-        XCTAssertThrowsError(try exposure.unexpose(name: "taken")) { error in
-            XCTAssertEqual(error as? NetnsExposureError, .notANamespace(path: directory + "/taken"))
-        }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/taken"))
+        XCTAssertEqual(try String(contentsOfFile: "/etc/passwd", encoding: .utf8).isEmpty, false)
         // A symlink made by hand (the seed article's `ln -s /proc/PID/ns/net`) is removed.
         try FileManager.default.createSymbolicLink(atPath: directory + "/link", withDestinationPath: "/proc/\(getpid())/ns/net")
         try exposure.unexpose(name: "link")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/link"))
-        // An empty file left by an interrupted `ip netns add` is removed.
-        _ = FileManager.default.createFile(atPath: directory + "/empty", contents: nil)
+        // The empty mode-0 file an interrupted expose or `ip netns add` leaves is removed.
+        _ = FileManager.default.createFile(atPath: directory + "/empty", contents: nil, attributes: [.posixPermissions: 0])
         try exposure.unexpose(name: "empty")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/empty"))
     }
 }

@@ -136,6 +136,7 @@ enum TF {
         let fd = t.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         precondition(fd >= 0)
         close(fd)
+        unlink(t)   // a unique name; the writer creates the file itself (O_EXCL)
         return String(decoding: t.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
