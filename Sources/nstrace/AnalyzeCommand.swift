@@ -31,6 +31,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("Write the report to this file instead of stdout.", valueName: "OUT"))
     var outFile: String?
 
+    @Flag(name: .long, help: "Replace OUT if it exists (never through a symbolic link; never an input).")
+    var force = false
+
     @Flag(name: .long, help: "Skip damaged blocks with a warning instead of stopping at the first.")
     var skipDamaged = false
 
@@ -53,7 +56,7 @@ struct AnalyzeCommand: ParsableCommand {
         case .json: report = StartupJSONReport.render(analysis)
         case .html: report = StartupHTMLReport.render(analysis)
         }
-        try AnalysisInput.write(report, to: outFile)
+        try AnalysisInput.write(report, to: outFile, force: force, inputs: files)
     }
 }
 
@@ -76,27 +79,33 @@ enum AnalysisInput {
         return names.isEmpty ? "none" : names.joined(separator: ", ")
     }
 
-    static func write(_ report: String, to outFile: String?) throws {
+    /// The report to stdout, or to OUT as every output file is written (SafeOutputFile:
+    /// 0600, never an existing file without --force, never through a link, never an input).
+    static func write(_ report: String, to outFile: String?, force: Bool, inputs: [String]) throws {
         var out = OutputBuffer(capacity: report.utf8.count + 16)
         out.append(Array(report.utf8))
-        let fd: Int32
+        var file: SafeOutputFile?
         if let outFile, outFile != "-" {
-            fd = open(outFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-            guard fd >= 0 else {
-                Stderr.line("cannot write \(outFile): " + String(cString: strerror(errno)))
+            do {
+                file = try SafeOutputFile(outFile, placement: .atomic, replace: force, notSameAs: inputs.compactMap(FileIdentity.init(path:)))
+            } catch {
+                Stderr.line(error.description)
                 throw ExitCode.failure
             }
-        } else {
-            fd = 1
         }
-        defer { if fd != 1 { close(fd) } }
         do {
-            try out.flush(fd: fd)
-        } catch {
+            try out.flush(fd: file?.fd ?? 1)
+            try file?.commit()
+        } catch let error as OutputError {
+            file?.discard()
             if error != .brokenPipe {
                 Stderr.line("output: " + error.description)
                 throw ExitCode.failure
             }
+        } catch {
+            file?.discard()
+            Stderr.line("\(error)")
+            throw ExitCode.failure
         }
     }
 }

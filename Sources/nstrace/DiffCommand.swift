@@ -32,6 +32,9 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .customShort("w"), help: ArgumentHelp("Write to this file instead of stdout.", valueName: "OUT"))
     var outFile: String?
 
+    @Flag(name: .long, help: "Replace OUT if it exists (never through a symbolic link; never an input).")
+    var force = false
+
     func validate() throws {
         if a == "-" || b == "-" { throw ValidationError("diff reads trace files, not standard input: save it to a file first") }
         if container.count > 2 { throw ValidationError("--container: at most two, one for A and one for B") }
@@ -52,6 +55,6 @@ struct DiffCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let diff = StartupDiff(a: sa.startups, b: sb.startups)
-        try AnalysisInput.write(output == .json ? diff.json() : diff.text(), to: outFile)
+        try AnalysisInput.write(output == .json ? diff.json() : diff.text(), to: outFile, force: force, inputs: [a, b])
     }
 }

@@ -161,6 +161,24 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: trace)), before, "the input was damaged")
     }
 
+    /// analyze and diff write their reports the same way (issue 9's commands, as nobody).
+    func testAnalyzeAndDiffReportsAreWrittenSafely() throws {
+        let trace = path("runc.nst")
+        try FileManager.default.copyItem(atPath: AnalyzeCommandTests.fixture("runc"), toPath: trace)
+        let victim = try victim("victim")
+        try plantAsNobody("ln -s \(victim) \(path("report.json"))")
+        for command in [["analyze", trace, "-o", "json"], ["diff", trace, trace, "-o", "json"]] {
+            assertOneLineError(try nstrace(command + ["-w", path("report.json")]), naming: path("report.json"))
+            assertOneLineError(try nstrace(command + ["-w", trace, "--force"]), naming: trace)
+            let out = path(command[0] + ".json")
+            let r = try nstrace(command + ["-w", out])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(owner(out)?.mode, 0o600)
+        }
+        assertUntouched(victim)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: trace)), try Data(contentsOf: URL(fileURLWithPath: AnalyzeCommandTests.fixture("runc"))))
+    }
+
     // MARK: 3: crafted counts
 
     func testACraftedTrailerWith2To63LostNeverTraps() throws {
