@@ -162,6 +162,255 @@ static __always_inline void resolve_setns_fd(struct task_struct *t, __u64 fd, st
     }
 }
 
+/* ---- paths named through descriptors ---------------------------------------------------- */
+
+#define AT_FDCWD (-100)
+
+/* The resolved paths of a mount-family call, from its enter to its exit, per thread. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);            /* tid */
+    __type(value, struct nst_paths);
+} pending_paths SEC(".maps");
+
+/* Where a path is built, from its end backwards, before it is copied to its slot; and the
+ * nst_paths being filled (too large for the stack). */
+struct path_scratch {
+    char buf[2 * NST_PATH_LEN];
+    struct nst_paths paths;
+    struct dentry *root_d;      /* the task's root: where the walk stops */
+    struct vfsmount *root_vm;
+    struct dentry *d;           /* the walk's position (walk_step) */
+    struct vfsmount *vm;
+    struct mount *m;
+    __u64 off;                  /* the path built so far is buf[off, NST_PATH_LEN - 1) */
+    __u16 walk_flags;
+    __u16 done;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+static __always_inline struct mount *real_mount(struct vfsmount *vm)
+{
+    return (void *)vm - bpf_core_field_offset(struct mount, mnt);
+}
+
+/* One dentry up, or one mount crossing. A bpf_loop() callback: its state lives in the map
+ * value, not on the stack, so the verifier sees no per-step values and checks it once. */
+static long walk_step(__u32 k, void *ctx)
+{
+    __u32 zero = 0;
+    struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
+    if (!sc)
+        return 1;
+    struct dentry *d = sc->d;
+    struct vfsmount *vm = sc->vm;
+    struct mount *m = sc->m;
+    if (d == sc->root_d && vm == sc->root_vm) {
+        sc->done = 1;
+        return 1;
+    }
+    struct dentry *mnt_root = BPF_CORE_READ(vm, mnt_root);
+    struct dentry *parent = BPF_CORE_READ(d, d_parent);
+    if (d == mnt_root || d == parent) {
+        struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+        if (d != mnt_root || mp == m || !mp) {
+            sc->walk_flags |= NST_P_DETACHED; /* the top of a mount tree that is not the task's root */
+            sc->done = 1;
+            return 1;
+        }
+        sc->d = BPF_CORE_READ(m, mnt_mountpoint);
+        sc->m = mp;
+        sc->vm = (void *)mp + bpf_core_field_offset(struct mount, mnt);
+        return 0;
+    }
+    __u64 len = BPF_CORE_READ(d, d_name.len);
+    const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+    __u64 off = sc->off;
+    if (len + 1 > off || len >= NST_PATH_LEN) {
+        sc->walk_flags |= NST_P_TRUNC;
+        sc->done = 1;
+        return 1;
+    }
+    off -= len + 1;
+    /* masks on the final indexes: the verifier must see every access inside buf */
+    bpf_probe_read_kernel(&sc->buf[(off + 1) & (NST_PATH_LEN - 1)], len & (NST_PATH_LEN - 1), name);
+    sc->buf[off & (NST_PATH_LEN - 1)] = '/';
+    sc->off = off;
+    sc->d = parent;
+    return 0;
+}
+
+/* d_path() for BPF: from (dentry, vfsmount) up to the task's root, crossing mount points, at
+ * most NST_PATH_DEPTH steps. Names are written backwards into sc->buf, then copied to
+ * sc->paths.path[i]. */
+static __noinline int walk_path(struct path_scratch *sc, int i, struct dentry *d, struct vfsmount *vm)
+{
+    if (!sc)
+        return 0;
+    sc->d = d;
+    sc->vm = vm;
+    sc->m = real_mount(vm);
+    sc->off = NST_PATH_LEN - 1;
+    sc->walk_flags = NST_P_RESOLVED;
+    sc->done = 0;
+    bpf_loop(NST_PATH_DEPTH, walk_step, NULL, 0);
+    __u16 flags = sc->walk_flags;
+    if (!sc->done)
+        flags |= NST_P_TRUNC;
+    __u64 off = sc->off;
+    if (off >= NST_PATH_LEN - 1) { /* the root itself */
+        off = NST_PATH_LEN - 2;
+        sc->buf[off] = '/';
+    }
+    __u32 n = (NST_PATH_LEN - 1 - off) & (NST_PATH_LEN - 1);
+    if (i == 0)
+        bpf_probe_read_kernel(sc->paths.path[0], n, &sc->buf[off & (NST_PATH_LEN - 1)]);
+    else
+        bpf_probe_read_kernel(sc->paths.path[1], n, &sc->buf[off & (NST_PATH_LEN - 1)]);
+    sc->paths.len[i & 1] = n;
+    sc->paths.flags |= flags << (4 * (i & 1));
+    return 0;
+}
+
+static __always_inline struct file *fd_file(struct task_struct *t, __u64 fd)
+{
+    struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+    if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+        return NULL;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffffff]);
+    return f;
+}
+
+/* "/proc/self/fd/N" or "/proc/thread-self/fd/N" -> N; -1 for any other string. */
+static __always_inline long proc_fd_number(const char *s, long n)
+{
+    const char self[] = "/proc/self/fd/";
+    const char thread[] = "/proc/thread-self/fd/";
+    int start = sizeof(self) - 1;
+#pragma unroll
+    for (int j = 0; j < sizeof(self) - 1; j++)
+        if (s[j] != self[j])
+            start = 0;
+    if (!start) {
+        start = sizeof(thread) - 1;
+#pragma unroll
+        for (int j = 0; j < sizeof(thread) - 1; j++)
+            if (s[j] != thread[j])
+                start = 0;
+    }
+    if (!start)
+        return -1;
+    long fd = 0;
+    int digits = 0;
+#pragma unroll
+    for (int j = 0; j < 8; j++) {
+        char c = s[(start + j) & 31];
+        if (c == 0)
+            break;
+        if (c < '0' || c > '9')
+            return -1;
+        fd = fd * 10 + (c - '0');
+        digits++;
+    }
+    if (!digits || s[(start + digits) & 31] != 0)
+        return -1;
+    return fd;
+}
+
+/* Resolve what path argument `uptr` (relative to `dfd`) names through a descriptor into
+ * sc->paths.path[i]. `relative`: also resolve the directory of a relative path. */
+static __always_inline void resolve_arg(struct path_scratch *sc, struct task_struct *t, int i,
+                                        long dfd, __u64 uptr, bool relative)
+{
+    char s[32] = {};
+    if (!uptr)
+        return;
+    long n = bpf_probe_read_user_str(s, sizeof(s), (void *)uptr);
+    if (n < 0)
+        return;
+    struct dentry *d = NULL;
+    struct vfsmount *vm = NULL;
+    if (s[0] == '/') {
+        long fd = proc_fd_number(s, n);
+        if (fd < 0)
+            return; /* an absolute path says where it is itself */
+        dfd = fd;
+    } else if (!relative) {
+        return;
+    }
+    if (dfd == AT_FDCWD) {
+        d = BPF_CORE_READ(t, fs, pwd.dentry);
+        vm = BPF_CORE_READ(t, fs, pwd.mnt);
+    } else {
+        struct file *f = dfd >= 0 ? fd_file(t, dfd) : NULL;
+        if (!f) {
+            sc->paths.flags |= NST_P_FAIL << (4 * (i & 1));
+            return;
+        }
+        d = BPF_CORE_READ(f, f_path.dentry);
+        vm = BPF_CORE_READ(f, f_path.mnt);
+    }
+    if (!d || !vm) {
+        sc->paths.flags |= NST_P_FAIL << (4 * (i & 1));
+        return;
+    }
+    walk_path(sc, i, d, vm);
+}
+
+/* At entry of a mount-family call: resolve its descriptor-named paths and keep them for exit. */
+static __always_inline void resolve_paths(struct pending *p)
+{
+    __u32 zero = 0;
+    struct path_scratch *sc = bpf_map_lookup_elem(&path_scratch, &zero);
+    if (!sc)
+        return;
+    sc->paths.len[0] = 0;
+    sc->paths.len[1] = 0;
+    sc->paths.flags = 0;
+    sc->paths._pad = 0;
+    struct task_struct *t = (void *)bpf_get_current_task();
+    sc->root_d = BPF_CORE_READ(t, fs, root.dentry);
+    sc->root_vm = BPF_CORE_READ(t, fs, root.mnt);
+    __u64 *a = p->args;
+    switch (p->type) {
+    case NST_EV_MOUNT:
+        resolve_arg(sc, t, 0, AT_FDCWD, a[0], false); /* a relative source is a device name */
+        resolve_arg(sc, t, 1, AT_FDCWD, a[1], true);
+        break;
+    case NST_EV_UMOUNT:
+        resolve_arg(sc, t, 1, AT_FDCWD, a[0], true);
+        break;
+    case NST_EV_PIVOT_ROOT:
+        resolve_arg(sc, t, 0, AT_FDCWD, a[0], true);
+        resolve_arg(sc, t, 1, AT_FDCWD, a[1], true);
+        break;
+    case NST_EV_MOVE_MOUNT:
+        resolve_arg(sc, t, 0, (int)a[0], a[1], true);
+        resolve_arg(sc, t, 1, (int)a[2], a[3], true);
+        break;
+    case NST_EV_OPEN_TREE:
+        resolve_arg(sc, t, 0, (int)a[0], a[1], true);
+        break;
+    case NST_EV_MOUNT_SETATTR:
+        resolve_arg(sc, t, 1, (int)a[0], a[1], true);
+        break;
+    }
+    if (!sc->paths.flags)
+        return;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    if (bpf_map_update_elem(&pending_paths, &tid, &sc->paths, BPF_ANY))
+        count(NST_STAT_LOST_PENDING);
+}
+
 /* ---- enter ------------------------------------------------------------------------------ */
 
 /* Copies only the syscall's own nargs arguments: a tracepoint program may not read past the
@@ -202,6 +451,18 @@ static __always_inline int enter_plain(__u16 type, struct trace_event_raw_sys_en
         return 0;
     struct pending *p = pending_start(type, ctx, nargs);
     return p ? pending_store(p) : 0;
+}
+
+/* mount, umount, pivot_root, move_mount, open_tree: also the paths named through descriptors. */
+static __always_inline int enter_paths(__u16 type, struct trace_event_raw_sys_enter *ctx, const int nargs)
+{
+    if (is_self())
+        return 0;
+    struct pending *p = pending_start(type, ctx, nargs);
+    if (!p)
+        return 0;
+    resolve_paths(p);
+    return pending_store(p);
 }
 
 /* unshare, setns and clone with CLONE_NEW*: also the namespaces before the call. */
@@ -284,13 +545,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 }
 
 SEC("tracepoint/syscalls/sys_enter_mount")
-int enter_mount(struct trace_event_raw_sys_enter *ctx) { return enter_plain(NST_EV_MOUNT, ctx, 5); }
+int enter_mount(struct trace_event_raw_sys_enter *ctx) { return enter_paths(NST_EV_MOUNT, ctx, 5); }
 
 SEC("tracepoint/syscalls/sys_enter_umount")
-int enter_umount(struct trace_event_raw_sys_enter *ctx) { return enter_plain(NST_EV_UMOUNT, ctx, 2); }
+int enter_umount(struct trace_event_raw_sys_enter *ctx) { return enter_paths(NST_EV_UMOUNT, ctx, 2); }
 
 SEC("tracepoint/syscalls/sys_enter_pivot_root")
-int enter_pivot_root(struct trace_event_raw_sys_enter *ctx) { return enter_plain(NST_EV_PIVOT_ROOT, ctx, 2); }
+int enter_pivot_root(struct trace_event_raw_sys_enter *ctx) { return enter_paths(NST_EV_PIVOT_ROOT, ctx, 2); }
 
 SEC("tracepoint/syscalls/sys_enter_fsopen")
 int enter_fsopen(struct trace_event_raw_sys_enter *ctx) { return enter_plain(NST_EV_FSOPEN, ctx, 2); }
@@ -302,10 +563,10 @@ SEC("tracepoint/syscalls/sys_enter_fsmount")
 int enter_fsmount(struct trace_event_raw_sys_enter *ctx) { return enter_plain(NST_EV_FSMOUNT, ctx, 3); }
 
 SEC("tracepoint/syscalls/sys_enter_move_mount")
-int enter_move_mount(struct trace_event_raw_sys_enter *ctx) { return enter_plain(NST_EV_MOVE_MOUNT, ctx, 5); }
+int enter_move_mount(struct trace_event_raw_sys_enter *ctx) { return enter_paths(NST_EV_MOVE_MOUNT, ctx, 5); }
 
 SEC("tracepoint/syscalls/sys_enter_open_tree")
-int enter_open_tree(struct trace_event_raw_sys_enter *ctx) { return enter_plain(NST_EV_OPEN_TREE, ctx, 3); }
+int enter_open_tree(struct trace_event_raw_sys_enter *ctx) { return enter_paths(NST_EV_OPEN_TREE, ctx, 3); }
 
 SEC("tracepoint/syscalls/sys_enter_mount_setattr")
 int enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
@@ -318,6 +579,7 @@ int enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
     /* struct mount_attr is copied by the kernel at entry; read it now, before it changes */
     if (p->args[4] >= sizeof(struct mount_attr_user))
         bpf_probe_read_user(p->aux, sizeof(struct mount_attr_user), (void *)p->args[3]);
+    resolve_paths(p);
     return pending_store(p);
 }
 
@@ -327,6 +589,31 @@ struct nst_record {
     struct nst_event ev;
     struct nst_strings s;
 };
+
+struct nst_record_paths {
+    struct nst_event ev;
+    struct nst_strings s;
+    struct nst_paths paths;
+};
+
+/* The paths resolve_paths() kept at entry, into the record (nothing kept: none resolved). */
+static __always_inline void fill_paths(struct nst_paths *out, __u32 tid)
+{
+    struct nst_paths *in = bpf_map_lookup_elem(&pending_paths, &tid);
+    out->len[0] = 0;
+    out->len[1] = 0;
+    out->flags = 0;
+    out->_pad = 0;
+    if (!in)
+        return;
+    __u16 n0 = in->len[0] & (NST_PATH_LEN - 1), n1 = in->len[1] & (NST_PATH_LEN - 1);
+    out->flags = in->flags;
+    if (n0 && !bpf_probe_read_kernel(out->path[0], n0, in->path[0]))
+        out->len[0] = n0;
+    if (n1 && !bpf_probe_read_kernel(out->path[1], n1, in->path[1]))
+        out->len[1] = n1;
+    bpf_map_delete_elem(&pending_paths, &tid);
+}
 
 /* Read a user string into slot i; flag it cut when it did not fit, or unreadable. */
 static __always_inline void read_str(struct nst_record *r, int i, __u64 uptr)
@@ -437,7 +724,20 @@ static __noinline int on_exit(struct trace_event_raw_sys_exit *ctx)
         return 0;
     __u64 now = bpf_ktime_get_boot_ns();
 
-    if (nst_event_has_strings(p->type)) {
+    if (nst_event_has_paths(p->type)) {
+        struct nst_record_paths *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+        if (!r) {
+            count(NST_STAT_LOST_RINGBUF);
+            bpf_map_delete_elem(&pending_paths, &tid);
+            goto out;
+        }
+        __builtin_memset(&r->ev, 0, sizeof(r->ev));
+        fill_event(&r->ev, p, ctx->ret, now);
+        r->ev.size = sizeof(*r);
+        fill_strings((struct nst_record *)r, p);
+        fill_paths(&r->paths, tid);
+        bpf_ringbuf_submit(r, wakeup_flag());
+    } else if (nst_event_has_strings(p->type)) {
         struct nst_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
         if (!r) {
             count(NST_STAT_LOST_RINGBUF);
@@ -508,6 +808,8 @@ static __always_inline bool is_runtime_comm(const char *c)
         return true;
     if (c[0] == 'y' && c[1] == 'o' && c[2] == 'u' && c[3] == 'k' && c[4] == 'i' && c[5] == 0)
         return true;
+    if (c[0] == 'c' && c[1] == 't' && c[2] == 'r' && c[3] == 0)
+        return true; /* containerd's client: `ctr run` mounts the snapshot itself */
     const char shim[] = "containerd-shim";
 #pragma unroll
     for (int i = 0; i < 15; i++)
@@ -584,6 +886,10 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     if (len > NST_STR_LEN) {
         len = NST_STR_LEN;
         r->ev.flags |= NST_F_STR1_TRUNC;
+        /* a cut argv loses its last arguments, where runtimes put the container id: keep the
+         * tail too (its first argument may be cut; user space drops it) */
+        if (bpf_probe_read_user(r->s.str[2], NST_STR_LEN - 1, (void *)(end - (NST_STR_LEN - 1))) == 0)
+            r->ev.str_len[2] = NST_STR_LEN - 2; /* without the last NUL */
     }
     if (len > 0 && bpf_probe_read_user(r->s.str[1], len, (void *)start) == 0)
         r->ev.str_len[1] = len == NST_STR_LEN ? NST_STR_LEN - 1 : len - 1; /* without the last NUL */

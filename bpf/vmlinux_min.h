@@ -104,8 +104,31 @@ struct inode {
     struct super_block *i_sb;
     void *i_private;
 };
+struct qstr {
+    u32 len;                    /* in an anonymous union in the kernel: CO-RE finds it there */
+    const unsigned char *name;
+};
+struct dentry {
+    struct dentry *d_parent;
+    struct qstr d_name;
+};
+struct vfsmount { struct dentry *mnt_root; };
+struct mount {                  /* the kernel's, around each vfsmount (fs/mount.h) */
+    struct mount *mnt_parent;
+    struct dentry *mnt_mountpoint;
+    struct vfsmount mnt;
+};
+struct path {
+    struct vfsmount *mnt;
+    struct dentry *dentry;
+};
+struct fs_struct {
+    struct path root;
+    struct path pwd;
+};
 struct file {
     struct inode *f_inode;
+    struct path f_path;
     void *private_data;
 };
 struct fdtable {
@@ -135,6 +158,7 @@ struct task_struct {
     struct pid *thread_pid;
     const struct cred *cred;
     struct files_struct *files;
+    struct fs_struct *fs;
     struct nsproxy *nsproxy;
     struct mm_struct *mm;
     char comm[16];

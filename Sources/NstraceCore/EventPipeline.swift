@@ -6,15 +6,43 @@ public struct AttributedEvent {
     public let container: ContainerRecord?
     /// setns only: the container whose namespace the call entered; nil: the host's, or unknown.
     public let target: ContainerRecord?
+    /// How the event was tied to its container, and who acted (nil without a container).
+    public let reason: AttributionReason?
+    public let actor: Actor?
+    /// What the pipeline knows of paths (root filesystems, mount fds), for mount-family events.
+    public let paths: PathKnowledge?
 
-    public init(_ event: EventView, container: ContainerRecord? = nil, target: ContainerRecord? = nil) {
+    public init(_ event: EventView, container: ContainerRecord? = nil, target: ContainerRecord? = nil,
+                reason: AttributionReason? = nil, actor: Actor? = nil, paths: PathKnowledge? = nil) {
         self.event = event
         self.container = container
         self.target = target
+        self.reason = reason
+        self.actor = actor
+        self.paths = paths
     }
 
-    public init(_ event: EventView, _ attribution: Attribution) {
-        self.init(event, container: attribution.container, target: attribution.target)
+    public init(_ event: EventView, _ attribution: Attribution, paths: PathKnowledge? = nil) {
+        self.init(event, container: attribution.container, target: attribution.target,
+                  reason: attribution.reason, actor: attribution.actor, paths: paths)
+    }
+}
+
+/// What the event stream tells about paths: each container's root filesystem (to show a
+/// resolved path as the container sees it) and the new mount API's fds (to say what a
+/// move_mount moved). Learnt from every event, filtered or not.
+public final class PathKnowledge {
+    public let rootfs = ContainerRootfs()
+    public let mountContexts = MountContexts()
+
+    public init() {}
+
+    func learn(_ ev: EventView, _ container: ContainerRecord?) {
+        if ev.type.hasPaths { rootfs.learn(ev, container) }
+        switch ev.type {
+        case .fsopen, .fsconfig, .fsmount, .openTree: mountContexts.learn(ev)
+        default: break
+        }
     }
 }
 
@@ -43,6 +71,8 @@ public final class EventPipeline {
     public let attribution: ContainerAttribution
     public let filter: EventFilter
     public let containerFilter: ContainerFilter
+    /// Root filesystems and mount fds, for the `paths` and `mounted` output.
+    public let paths = PathKnowledge()
 
     /// Valid events seen (bookkeeping included).
     public private(set) var seen: UInt64 = 0
@@ -77,6 +107,7 @@ public final class EventPipeline {
     public func process(_ ev: EventView) -> PipelineOutcome {
         seen &+= 1
         let attributed = attribution.attribute(ev)
+        paths.learn(ev, attributed.container)
         // exec and cgroup_mkdir feed attribution; they are shown only when asked for by name
         if ev.type.isInternal && !filter.events.contains(ev.type) { return .bookkeeping(ev) }
         guard filter.matches(ev) else { return .filtered(ev) }
@@ -84,6 +115,6 @@ public final class EventPipeline {
             return .filtered(ev)
         }
         passed &+= 1
-        return .passed(AttributedEvent(ev, attributed))
+        return .passed(AttributedEvent(ev, attributed, paths: paths))
     }
 }

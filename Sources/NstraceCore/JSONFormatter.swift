@@ -29,11 +29,14 @@ public struct JSONFormatter {
     /// Appends one object and a newline.
     @inline(__always)
     public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
-        append(attributed.event, container: attributed.container, target: attributed.target, into: &out)
+        append(attributed.event, container: attributed.container, target: attributed.target,
+               reason: attributed.reason, actor: attributed.actor, paths: attributed.paths, into: &out)
     }
 
     /// Appends one object and a newline (the event passed as is: no copy of its header).
+    /// `paths`: the `paths` and `mounted` members of mount-family events (issue 8).
     public func append(_ ev: EventView, container: ContainerRecord? = nil, target: ContainerRecord? = nil,
+                       reason: AttributionReason? = nil, actor: Actor? = nil, paths: PathKnowledge? = nil,
                        into out: inout OutputBuffer) {
         out.append("{\"time\":\"")
         clock.appendRFC3339(bootNs: ev.tsNs, into: &out)
@@ -98,9 +101,14 @@ public struct JSONFormatter {
             }
         }
         out.append(byte: 0x5D)
+        if let paths {
+            PathOutput.appendJSON(ev, rootfs: paths.rootfs, container: container, into: &out)
+            if ev.type == .moveMount { paths.mountContexts.appendJSON(ev, into: &out) }
+        }
         if includesContainer {
             out.append(",\"container\":")
             if let c = container { out.append(c.json) } else { out.append("null") }
+            AttributionOutput.appendJSON(reason: container == nil ? nil : reason, actor: container == nil ? nil : actor, into: &out)
             if ev.type == .setns {
                 out.append(",\"target_container\":")
                 if let t = target { out.append(t.json) } else { out.append("null") }

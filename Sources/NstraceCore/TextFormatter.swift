@@ -12,6 +12,14 @@ public struct TextFormatter {
     public var clock: WallClock
     /// The CONTAINER column (after COMM): the event's container label, `-` for the host.
     public var showsContainer: Bool
+    /// `--why`: after an attributed event's detail, how it was tied and who acted.
+    public var showsWhy: Bool = false
+    /// During one `append`: what resolved path arguments are shown through (issue 8).
+    private final class PathScope {
+        var paths: PathKnowledge?
+        var container: ContainerRecord?
+    }
+    private let scope = PathScope()
 
     public init(color: Bool, clock: WallClock, showsContainer: Bool = false) {
         self.color = color
@@ -56,11 +64,17 @@ public struct TextFormatter {
     /// Appends one line, newline included.
     @inline(__always)
     public func append(_ attributed: AttributedEvent, into out: inout OutputBuffer) {
-        append(attributed.event, container: attributed.container, into: &out)
+        append(attributed.event, container: attributed.container, reason: attributed.reason, actor: attributed.actor,
+               paths: attributed.paths, into: &out)
     }
 
     /// Appends one line, newline included (the event passed as is: no copy of its header).
-    public func append(_ ev: EventView, container: ContainerRecord? = nil, into out: inout OutputBuffer) {
+    /// `paths`: show resolved path arguments (as the container sees them when known).
+    public func append(_ ev: EventView, container: ContainerRecord? = nil, reason: AttributionReason? = nil,
+                       actor: Actor? = nil, paths: PathKnowledge? = nil, into out: inout OutputBuffer) {
+        scope.paths = paths
+        scope.container = container
+        defer { scope.paths = nil; scope.container = nil }
         clock.appendLocalTime(bootNs: ev.tsNs, into: &out)
         out.append(byte: 0x20)
         out.appendDecimal(UInt64(ev.pid), width: Self.pidWidth)
@@ -84,6 +98,8 @@ public struct TextFormatter {
         out.appendSpaces(Self.eventWidth - nameLen + 1)
 
         appendDetail(ev, into: &out)
+        if ev.type == .moveMount, let paths { paths.mountContexts.appendText(ev, into: &out) }
+        if showsWhy, container != nil { AttributionOutput.appendText(reason: reason, actor: actor, into: &out) }
         out.append(byte: 0x0A)
     }
 
@@ -300,6 +316,8 @@ public struct TextFormatter {
     /// A string argument: escaped, `"…"` when `quote`, `…` after it when cut, `<fault>` when
     /// unreadable, `NULL` for a NULL pointer.
     func appendString(_ ev: EventView, _ slot: Int, quote: Bool, into out: inout OutputBuffer) {
+        if let paths = scope.paths, ev.type.hasPaths,
+           PathOutput.appendText(ev, slot: slot, rootfs: paths.rootfs, container: scope.container, into: &out) { return }
         if ev.stringFault(slot: slot) {
             if ev.stringIsNull(slot: slot) { out.append("NULL") } else { out.append("<fault>") }
             return

@@ -25,16 +25,67 @@ enum TracedCall: String, Sendable {
     case unshare = "unshare(0)"
     case setns = "setns(net)"
     case getppid = "getppid()"
+    /// umount2 of a directory that is no mount point (EINVAL, nothing changes): by absolute
+    /// path (nothing to resolve), and through /proc/self/fd/N of a directory 8 levels deep
+    /// (the BPF side walks its dentries at entry: the cost of path resolution).
+    case umountPath = "umount2(/abs) EINVAL"
+    case umountFD = "umount2(/proc/self/fd/N) EINVAL"
 
-    /// One call; 0 or -1 (errno set).
+    /// One call; 0 or -1 (errno set). The umount2 rows count their expected EINVAL as 0.
     @inline(__always)
     func invoke(netFD: Int32) -> Int32 {
         switch self {
         case .unshare: return unshareFn(0)
         case .setns: return setnsFn(netFD, cloneNewNet)
         case .getppid: return Glibc.getppid() > 0 ? 0 : -1
+        case .umountPath: return umount2(BenchPaths.shared.deep, 0) == -1 && errno == EINVAL ? 0 : -1
+        case .umountFD: return umount2(BenchPaths.shared.procFD, 0) == -1 && errno == EINVAL ? 0 : -1
         }
     }
+}
+
+/// A directory 8 levels deep (under /tmp) and an O_PATH fd of it, for the umount2 rows.
+final class BenchPaths: @unchecked Sendable {
+    static let shared = BenchPaths()
+    let deep: String
+    let procFD: String
+
+    private init() {
+        var dir = "/tmp/nstrace-bench-\(getpid())"
+        mkdir(dir, 0o700)
+        let root = dir
+        for name in ["var", "lib", "docker", "overlay2", String(repeating: "a", count: 64), "merged", "dev", "mqueue"] {
+            dir += "/" + name
+            mkdir(dir, 0o700)
+        }
+        deep = dir
+        let fd = open(dir, 0o10000000 /* O_PATH */ | O_DIRECTORY | O_CLOEXEC)
+        procFD = "/proc/self/fd/\(fd)"
+        self.root = root
+    }
+
+    private let root: String
+
+    /// Removes the directories (part 3 calls it when done).
+    func remove() { rmTree(root) }
+}
+
+/// rm -r of the benchmark's own directory tree (only directories).
+@discardableResult
+private func rmTree(_ root: String) -> Bool {
+    var dirs = [root]
+    var all: [String] = []
+    while let d = dirs.popLast() {
+        all.append(d)
+        guard let h = opendir(d) else { continue }
+        while let e = readdir(h) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { dirs.append(d + "/" + name) }
+        }
+        closedir(h)
+    }
+    for d in all.reversed() { rmdir(d) }
+    return true
 }
 
 /// An fd of the benchmark's own network namespace, for setns.

@@ -224,7 +224,8 @@ func partFlood(nstrace: String, quick: Bool, netFD: Int32) throws(BenchError) ->
 func partSyscallCost(nstrace: String, quick: Bool, netFD: Int32) throws(BenchError) {
     let runs = quick ? 3 : 5
     let plan: [(TracedCall, Int)] = [(.unshare, quick ? 50_000 : 200_000), (.setns, quick ? 20_000 : 50_000),
-                                     (.getppid, quick ? 200_000 : 1_000_000)]
+                                     (.getppid, quick ? 200_000 : 1_000_000),
+                                     (.umountPath, quick ? 20_000 : 100_000), (.umountFD, quick ? 20_000 : 100_000)]
     say("part 3: ns/call without and with the tracer, \(runs) runs each")
     typealias Sample = (cpu: Double, wall: Double)
     var without: [TracedCall: [Sample]] = [:]
@@ -250,6 +251,7 @@ func partSyscallCost(nstrace: String, quick: Bool, netFD: Int32) throws(BenchErr
     watch.check()
     let summary = try tracer.stop()
     let others = OtherLoad(from: before, to: .now())
+    BenchPaths.shared.remove()
 
     var table = Table("3. Added cost per traced syscall (one thread, back-to-back calls; CPU time of the calling thread, medians of \(runs) runs)",
                       columns: ["call", "calls/run", "without ns/call", "with nstrace ns/call", "added ns/call", "x",

@@ -20,6 +20,9 @@ struct PrintOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Omit the header line of the text output.")
     var noHeader = false
+
+    @Flag(name: .long, help: "Text: say after each attributed event how it was tied to its container and who acted, e.g. [lineage runtime].")
+    var why = false
 }
 
 /// How the host-side views (containers, ns, mounts) print their tables.

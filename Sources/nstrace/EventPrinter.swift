@@ -13,10 +13,13 @@ final class EventPrinter: EventSink {
     private var buffer = OutputBuffer(capacity: 1 << 17)
     private(set) var outputClosed = false
 
-    init(format: OutputFormat, color: Bool, pipeline: EventPipeline, clock: WallClock, header: Bool, fd: Int32 = 1) {
+    init(format: OutputFormat, color: Bool, pipeline: EventPipeline, clock: WallClock, header: Bool, why: Bool = false,
+         fd: Int32 = 1) {
         self.fd = fd
         self.format = format
-        self.text = TextFormatter(color: color, clock: clock, showsContainer: true)
+        var text = TextFormatter(color: color, clock: clock, showsContainer: true)
+        text.showsWhy = why
+        self.text = text
         self.json = JSONFormatter(clock: clock, includesContainer: true)
         self.pipeline = pipeline
         self.header = header

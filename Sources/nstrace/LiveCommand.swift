@@ -30,7 +30,7 @@ struct LiveCommand: ParsableCommand {
         try TracingLoop(options: tracing).run { attribution, _ in
             let pipeline = EventPipeline(attribution: attribution, filter: filter, containerFilter: filters.containerFilter)
             let session = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), pipeline: pipeline,
-                                      clock: WallClock.current(), header: !printing.noHeader)
+                                      clock: WallClock.current(), header: !printing.noHeader, why: printing.why)
             try session.start()
             return session
         }

@@ -23,7 +23,7 @@ struct ShowCommand: ParsableCommand {
         try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
             let pipeline = EventPipeline(attribution: replay.attribution, filter: filter, containerFilter: filters.containerFilter)
             let p = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), pipeline: pipeline,
-                                 clock: header.clock, header: !printing.noHeader)
+                                 clock: header.clock, header: !printing.noHeader, why: printing.why)
             try p.start()
             printer = p
         }) { ev in

@@ -37,11 +37,21 @@ struct TraceInput {
             defer { if fd != 0 { close(fd) } }
             var info = stat()
             if fd != 0, fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                // The first pass also attributes every event, so that the second can look back:
+                // what the file shows later ties events made before their container was known.
                 let first = try TraceFileReader(fileDescriptor: fd, options: TraceReadOptions(
-                    onCorruption: readOptions.onCorruption, decodeEvents: false, maxWarnings: 0))
+                    onCorruption: readOptions.onCorruption, maxWarnings: 0))
+                let lookBack = TraceReplay()
                 try? first.forEach { item in
-                    if case .metadata(let m) = item { replay.prime(m) }
+                    switch item {
+                    case .metadata(let m):
+                        replay.prime(m)
+                        lookBack.apply(m)
+                    case .event(let ev):
+                        _ = lookBack.attribution.attribute(ev)
+                    }
                 }
+                replay.attribution.hindsight = lookBack.attribution.hindsightSnapshot()
                 lseek(fd, 0, SEEK_SET)
             }
             let reader = try TraceFileReader(fileDescriptor: fd, options: readOptions)

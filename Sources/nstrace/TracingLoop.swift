@@ -52,6 +52,7 @@ struct TracingLoop {
             let metadata = MetadataWorker(source: metadataSource)
             let stateDirectories = RuntimeStateDirectories()
             attribution.refineGuess = { stateDirectories.refine($0) }
+            attribution.engine.dockerLayerDB = DockerLayerDB() // live only: dockerd's overlay mounts
             // Containers already running: their namespaces, so joins into them are recognised.
             // Scanned after attaching: a container starting meanwhile is seen by its events.
             let inventory = try? ContainerInventory.scan()

@@ -555,8 +555,11 @@ struct Event: Sendable {
     var container: ContainerRef?
     var hasTargetContainerKey: Bool
     var targetContainer: ContainerRef?
+    /// The whole JSON object (issue 8's keys: paths, attributed_by, actor, ns_before).
+    var object: [String: JSONValue]
 
     init?(_ object: [String: JSONValue], line: String) {
+        self.object = object
         guard let event = object["event"]?.string, let ts = object["ts_ns"]?.uint64, let pid = object["pid"]?.int,
               let comm = object["comm"]?.string, let ret = object["ret"]?.int,
               case .object(let ns)? = object["ns"] else { return nil }

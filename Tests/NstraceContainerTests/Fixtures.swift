@@ -139,7 +139,7 @@ struct LaterRun: Sendable {
         let stderr = try json.stop()
 
         var needles = (Array(containers.values) + [try? preexisting[.docker]?.get()].compactMap { $0 })
-            .flatMap { c in c.ownTypes.compactMap { c.namespaces[$0].map(String.init) } + [c.id] }
+            .flatMap { c in c.ownTypes.compactMap { c.namespaces[$0].map(String.init) } + [c.id, "\"id\":\"" + c.shortID] }
         for run in [shortLived, shortLivedWithFacts] {
             if let c = try? run.get() { needles += [c.id] + c.namespaces.values.map(String.init) }
         }

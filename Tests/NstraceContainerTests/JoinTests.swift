@@ -57,9 +57,13 @@ final class JoinTests: XCTestCase {
             let joins = run.trace.joins(of: container).filter { $0.ts >= container.startedAfter }
             let good = joins.filter { $0.targetContainer?.id == container.id }
             // podman's engine makes the network namespace before the container has any process
-            // (docs/events.md): joins into it before the first event that names the container
-            // cannot name it either. After that first event, every join must.
-            let firstNamed = run.trace.events.filter { $0.container?.id == container.id }.map(\.ts).min() ?? .max
+            // (docs/events.md): live, joins into it before an event ties that namespace to the
+            // container (the runtime joining it) cannot name it either. After that, every join must.
+            let net = container.namespaces["net"]
+            let firstNamed = run.trace.events.filter {
+                ($0.container?.id == container.id && $0.ns["net"] == net)
+                    || ($0.targetContainer?.id == container.id && $0.args["target_ns_inode"]?.uint64 == net)
+            }.map(\.ts).min() ?? .max
             let beforeNamed = runtime != .podman ? [] : joins.filter {
                 $0.targetContainer?.id != container.id && $0.ts < firstNamed && $0.container == nil
             }

@@ -10,6 +10,7 @@
 #                                       prints `id=<full id> pid=<host pid> name=<name>`
 #   runtimes.sh stop RUNTIME ID         stop and remove it
 #   runtimes.sh exec RUNTIME ID CMD..   run CMD in it (runc/crun exec, ctr task exec, docker/podman exec)
+#   runtimes.sh run-rm RUNTIME [ARGS..] docker/podman/ctr run --rm … true; prints `id=<full id> name=<name>`
 #   runtimes.sh info                    key=value lines: docker binary, image names, ctr namespace
 #   runtimes.sh teardown                remove every container and image made here; stop the
 #                                       daemons `setup` started (and nothing else)
@@ -324,6 +325,33 @@ cmd_teardown() {
   note "done in $(( $(ms)-t )) ms"
 }
 
+cmd_run_rm() { # RUNTIME [ARGS..]: a container that runs `true` and is removed; prints `id=<full id> name=<name>`
+  local rt=${1:-}; shift || true
+  local name id cid
+  name=$PREFIX-rm-$rt-$(printf '%04x%04x' $RANDOM $RANDOM)
+  mkdir -p "$STATE/run" || die "cannot create $STATE/run"
+  cid=$STATE/run/$name.cid
+  case "$rt" in
+    docker)
+      to 90 "$DOCKER" run --rm --name "$name" --cidfile "$cid" "$@" "$IMG" true </dev/null >/dev/null 2>"$STATE/run/$name.out" ||
+        { tail_log "$STATE/run/$name.out"; die "docker run --rm failed"; }
+      id=$(cat "$cid") ;;
+    podman)
+      # shellcheck disable=SC2046
+      to 90 podman run --rm --pull=never --name "$name" --cidfile "$cid" $(podman_limits) "$@" "$PODMAN_IMG" true \
+        </dev/null >/dev/null 2>"$STATE/run/$name.out" || { tail_log "$STATE/run/$name.out"; die "podman run --rm failed"; }
+      id=$(cat "$cid") ;;
+    ctr)
+      to 90 ctr -n "$CTR_NS" run --rm "$@" "$CTR_IMG" "$name" true </dev/null >/dev/null 2>"$STATE/run/$name.out" ||
+        { tail_log "$STATE/run/$name.out"; die "ctr run --rm failed"; }
+      id=$name ;;
+    *) die "run-rm: unknown runtime '$rt' (docker podman ctr)" ;;
+  esac
+  rm -f "$cid"
+  [[ "$id" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "$rt wrote no container id"
+  echo "id=$id name=$name"
+}
+
 cmd_info() {
   echo "docker=$DOCKER"
   echo "image=$IMG"
@@ -340,7 +368,8 @@ case "$CMD" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   exec) shift; cmd_exec "$@" ;;
+  run-rm) shift; cmd_run_rm "$@" ;;
   teardown) cmd_teardown ;;
   info) cmd_info ;;
-  *) echo "usage: runtimes.sh install|setup|start RUNTIME [ARGS..]|stop RUNTIME ID|exec RUNTIME ID CMD..|info|teardown" >&2; exit 64 ;;
+  *) echo "usage: runtimes.sh install|setup|start RUNTIME [ARGS..]|stop RUNTIME ID|exec RUNTIME ID CMD..|run-rm RUNTIME [ARGS..]|info|teardown" >&2; exit 64 ;;
 esac

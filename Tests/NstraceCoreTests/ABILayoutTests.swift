@@ -10,7 +10,20 @@ final class ABILayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<nst_strings>.size, 4 * 512)
         XCTAssertEqual(EventLayout.headerSize, 256)
         XCTAssertEqual(EventLayout.recordSizeWithStrings, 256 + 2048)
-        XCTAssertEqual(Int(NST_ABI_VERSION), 2)
+        XCTAssertEqual(Int(NST_ABI_VERSION), 3)
+    }
+
+    /// ABI 3: mount-family records end in struct nst_paths (issue 8).
+    func testPathsLayout() {
+        XCTAssertEqual(MemoryLayout<nst_paths>.size, 8 + 2 * 512)
+        XCTAssertEqual(MemoryLayout<nst_paths>.offset(of: \nst_paths.len), 0)
+        XCTAssertEqual(MemoryLayout<nst_paths>.offset(of: \nst_paths.flags), 4)
+        XCTAssertEqual(MemoryLayout<nst_paths>.offset(of: \nst_paths.path), 8)
+        XCTAssertEqual(PathLayout.offset, 256 + 2048)
+        XCTAssertEqual(PathLayout.paths - PathLayout.offset, 8)
+        XCTAssertEqual(PathLayout.recordSize, 256 + 2048 + 8 + 1024)
+        let withPaths = EventType.allCases.filter(\.hasPaths).map(\.name).sorted()
+        XCTAssertEqual(withPaths, ["mount", "mount_setattr", "move_mount", "open_tree", "pivot_root", "umount"])
     }
 
     func testFieldOffsets() {

@@ -486,7 +486,8 @@ final class FormatTests: XCTestCase {
         let o = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
         XCTAssertTrue((o["args"] as! [String: Any])["target"] is NSNull)
         XCTAssertTrue(o["container"] is NSNull)
-        XCTAssertTrue(line.hasSuffix(",\"truncated\":[],\"container\":null}\n"))
+        XCTAssertTrue(line.hasSuffix(",\"truncated\":[],\"paths\":{},\"container\":null,\"attributed_by\":null,\"actor\":null}\n")
+                      || line.hasSuffix(",\"truncated\":[],\"container\":null,\"attributed_by\":null,\"actor\":null}\n"), line)
     }
 
     // MARK: clock

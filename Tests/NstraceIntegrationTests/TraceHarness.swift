@@ -227,6 +227,10 @@ struct JSONEvent: Decodable, Sendable {
     var errno: String?
     var latency_ns: UInt64
     var truncated: [String]
+    /// Paths resolved in the kernel (issue 8): argument name -> {resolved, in_container, …}.
+    var paths: [String: [String: JSONValue]]?
+    /// move_mount: what the mount fd it moved holds (fsopen/fsmount context).
+    var mounted: [String: JSONValue]?
 
     func string(_ key: String) -> String? {
         if case .string(let s)? = args[key] { return s }

@@ -10,7 +10,7 @@
 #include <linux/types.h>   /* __u8 .. __u64; the BPF build has them from bpf/vmlinux_min.h */
 #endif
 
-#define NST_ABI_VERSION 2
+#define NST_ABI_VERSION 3   /* 3: mount-family records end in struct nst_paths */
 
 /* ---- event types (nst_event.type) ---------------------------------------------------- */
 #define NST_EV_UNSHARE        1
@@ -89,7 +89,9 @@
  *   open_tree      args: dfd, filename, flags;            str: filename
  *   mount_setattr  args: dfd, path, flags, uattr, usize;  str: path
  *                  aux: attr_set, attr_clr, propagation, userns_fd (from struct mount_attr)
- *   exec           str: filename, argv (NUL-separated, as in /proc/PID/cmdline)
+ *   exec           str: filename, argv (NUL-separated, as in /proc/PID/cmdline), and when argv
+ *                  was cut (NST_F_STR1_TRUNC) its last 511 bytes (slot 2: the first
+ *                  argument there may be cut, the last is whole)
  *                  aux[0] the lineage the task was in before (0: none); aux[1] 1 if the new
  *                  program is a container runtime (it becomes its own lineage root), 0 if it
  *                  is what the runtime started (the container's entrypoint: lineage ends)
@@ -149,6 +151,42 @@ struct nst_strings {
     __u8 str[NST_STR_SLOTS][NST_STR_LEN];
 };
 
+/* ---- paths named through a descriptor, resolved in the kernel (ABI 3) ------------------
+ * The records of mount, umount, pivot_root, move_mount, open_tree and mount_setattr
+ * (nst_event_has_paths) end in struct nst_paths, after struct nst_strings. At syscall entry
+ * the BPF side resolves what a path argument names through a descriptor to a path up to the
+ * task's root, walking dentries and mounts (at most NST_PATH_DEPTH steps):
+ *   path[0]  mount: source given as /proc/self/fd/N or /proc/thread-self/fd/N
+ *            pivot_root: new_root; move_mount: from (from_dfd, from_path); open_tree: (dfd, filename)
+ *   path[1]  mount and umount: target; pivot_root: put_old; move_mount: to (to_dfd, to_path);
+ *            mount_setattr: (dfd, path)
+ * What is resolved: for /proc/self/fd/N and /proc/thread-self/fd/N, the file of fd N; for a
+ * relative path (also ""), the directory it is relative to: the dfd argument, or the cwd
+ * (AT_FDCWD, and always for mount/umount/pivot_root). Absolute paths are not resolved. User
+ * space joins a relative path to its resolved directory. */
+#define NST_PATH_LEN   512   /* bytes per path, NUL included */
+#define NST_PATH_DEPTH  40   /* dentries and mount crossings walked at most */
+
+/* nst_paths.flags: 4 bits per path i (NST_P_x << 4*i) */
+#define NST_P_RESOLVED  (1u << 0)  /* path[i] holds the resolved path */
+#define NST_P_TRUNC     (1u << 1)  /* deeper or longer than the bounds: path[i] holds its last part */
+#define NST_P_FAIL      (1u << 2)  /* the descriptor could not be resolved (bad fd, no memory) */
+#define NST_P_DETACHED  (1u << 3)  /* the walk ended at a mount tree's root that is not the task's
+                                    * root: a detached mount (fsmount, open_tree) or outside it */
+
+struct nst_paths {
+    __u16 len[2];       /* bytes in path[i], NUL excluded; 0 unless NST_P_RESOLVED */
+    __u16 flags;        /* NST_P_* per path */
+    __u16 _pad;
+    __u8  path[2][NST_PATH_LEN];
+};
+
+static inline int nst_event_has_paths(__u16 type)
+{
+    return type == NST_EV_MOUNT || type == NST_EV_UMOUNT || type == NST_EV_PIVOT_ROOT ||
+           type == NST_EV_MOVE_MOUNT || type == NST_EV_OPEN_TREE || type == NST_EV_MOUNT_SETATTR;
+}
+
 /* Counters in the per-CPU array map "stats" (index -> meaning). */
 #define NST_STAT_LOST_RINGBUF   0  /* bpf_ringbuf_reserve failed: event dropped */
 #define NST_STAT_LOST_PENDING   1  /* enter record could not be stored: event dropped */
@@ -166,6 +204,7 @@ static inline int nst_event_has_strings(__u16 type)
 #ifndef __BPF__
 _Static_assert(sizeof(struct nst_event) == 256, "nst_event layout changed: bump NST_ABI_VERSION");
 _Static_assert(sizeof(struct nst_strings) == NST_STR_SLOTS * NST_STR_LEN, "nst_strings layout");
+_Static_assert(sizeof(struct nst_paths) == 8 + 2 * NST_PATH_LEN, "nst_paths layout");
 #endif
 
 #endif /* NSTRACE_ABI_H */

@@ -117,6 +117,22 @@ public final class ContainerAttribution {
     private var byCgroup: [UInt64: ContainerRecord?] = [:]
     private var byLineage: [UInt32: ContainerRecord?] = [:]
     private var byNamespace: [UInt32: ContainerRecord] = [:]
+    /// The engines' work, tied by evidence (EngineEvidence.swift).
+    public let engine = EngineEvidence()
+    /// A recording's look-back (set before its second pass; never live): what the whole file
+    /// shows about namespaces and engine state.
+    public var hindsight: Hindsight? {
+        didSet { engine.hindsight = hindsight?.evidence }
+    }
+    /// Each namespace inode's owners in turn, with when each was first tied (for a look-back:
+    /// nsfs inodes are reused once a namespace is gone).
+    private var namespaceHistory: [UInt32: [(ContainerIdentity, UInt64)]] = [:]
+
+    private func noteOwner(_ inode: UInt32, _ record: ContainerRecord, _ ts: UInt64) {
+        if namespaceHistory[inode]?.last?.0.id == record.id { return }
+        if namespaceHistory.count >= 65536 { namespaceHistory.removeAll(keepingCapacity: true) }
+        namespaceHistory[inode, default: []].append((record.identity, ts))
+    }
     /// Called once per container when it is first seen (e.g. to look its name up elsewhere).
     public var onNewContainer: ((ContainerIdentity) -> Void)?
     /// Live only: a second look at a runtime the cgroup layout guessed (runc's and crun's state
@@ -164,13 +180,53 @@ public final class ContainerAttribution {
             byCgroup[ev.cgroupMkdir.id] = nil // resolve afresh: an id can be reused
             return Attribution(container: nil)
         case .exec:
-            return Attribution(container: learnExec(ev))
+            var record = learnExec(ev)
+            var reason: AttributionReason? = record == nil ? nil
+                : (!ev.exec.isRuntime && (byCgroup[ev.cgroupId] ?? nil) != nil ? .cgroup : .lineage)
+            engine.learn(ev, record?.identity, reason: reason)
+            // a helper whose argv names the container (docker's libnetwork-setkey hook)
+            if record == nil, let (identity, _) = engine.attribute(ev, namespaceOwner: { _ in nil }) {
+                (record, reason) = (recordFor(identity), .engine)
+            }
+            return Attribution(container: record, reason: reason, actor: record.map { _ in actor(ev, reason) })
         default:
             break
         }
-        let record = fromCgroup(ev.cgroupId) ?? fromLineage(ev.lineage) ?? fromNamespaces(ev)
+        var reason: AttributionReason?
+        var record: ContainerRecord?
+        var byEngine = false
+        if let r = fromCgroup(ev.cgroupId) {
+            (record, reason) = (r, .cgroup)
+        } else if let r = fromLineage(ev.lineage) {
+            (record, reason) = (r, .lineage)
+        } else if let r = fromNamespaces(ev) {
+            (record, reason) = (r, .namespace)
+        } else if let (identity, later) = engine.attribute(ev, namespaceOwner: { [unowned self] in byNamespace[$0]?.identity }) {
+            (record, reason) = (recordFor(identity), later ? .later : (ev.type == .setns ? .namespace : .engine))
+            byEngine = true
+        } else if let identity = hindsight?.owner(of: ev, hostNamespaces: hostNamespaces) {
+            (record, reason) = (recordFor(identity), .later)
+        }
         learnNamespaces(ev, record)
-        return Attribution(container: record, target: ev.type == .setns ? target(ev, caller: record) : nil)
+        engine.learn(ev, record?.identity, reason: reason)
+        // only a container's own process (not an engine tied by evidence) makes a namespace it joins its own
+        let own = reason == .cgroup || reason == .lineage || reason == .namespace ? record : nil
+        return Attribution(container: record, target: ev.type == .setns ? target(ev, caller: own) : nil,
+                           reason: reason, actor: record.map { _ in actor(ev, reason, byEngine: byEngine) })
+    }
+
+    /// Who made a call tied by `reason`: an engine by its comm or by engine evidence, a
+    /// runtime by its lineage, else the container.
+    private func actor(_ ev: EventView, _ reason: AttributionReason?, byEngine: Bool = false) -> Actor {
+        if Actor.isEngine(comm: ev.comm) { return .engine }
+        if ev.lineage != 0 || (ev.type == .exec && ev.exec.isRuntime) { return .runtime }
+        if byEngine || reason == .engine || reason == .later { return .engine }
+        return .container
+    }
+
+    /// What this attribution knows, for a second pass over the same recording.
+    public func hindsightSnapshot() -> Hindsight {
+        Hindsight(namespaces: namespaceHistory, evidence: engine.learned)
     }
 
     /// setns: the container whose namespace the call entered (nil: the host's, or unknown);
@@ -185,6 +241,7 @@ public final class ContainerAttribution {
         if call.targetInode != 0, !ev.failed, let own = caller,
            isContainerNamespace(slot: slotOf(cloneFlag: call.targetType), inode: call.targetInode) {
             byNamespace[call.targetInode] = own
+            noteOwner(call.targetInode, own, ev.tsNs)
             return own
         }
         // a pidfd, or an fd we could not read: the namespaces the caller has afterwards
@@ -235,7 +292,10 @@ public final class ContainerAttribution {
             guard isContainerNamespace(slot: slot, inode: inode) else { continue }
             let created = creates && ev.hasNsBefore && ev.nsBefore(slot) != inode
             if let record {
-                if created || byNamespace[inode] == nil { byNamespace[inode] = record }
+                if created || byNamespace[inode] == nil {
+                    byNamespace[inode] = record
+                    noteOwner(inode, record, ev.tsNs)
+                }
             } else if created {
                 byNamespace[inode] = nil
             }
@@ -250,7 +310,9 @@ public final class ContainerAttribution {
             // the container's own program: attributed to the lineage that started it
             return fromCgroup(ev.cgroupId) ?? inherited
         }
-        let parsed = RuntimeCommandLine.identify(filename: String(decoding: ev.string(0), as: UTF8.self), argv: ev.arguments)
+        // a cut argv names no container (never a prefix of its id): the lineage that started
+        // this runtime (the shim's `-id`) does
+        let parsed = RuntimeCommandLine.identify(filename: String(decoding: ev.string(0), as: UTF8.self), arguments: ev.execArguments)
         let record = parsed.map { recordFor($0, confirmed: true) } ?? inherited
         byLineage[tgid] = .some(record)
         return record
@@ -296,10 +358,16 @@ public struct Attribution {
     public var container: ContainerRecord?
     /// setns only: the container whose namespace the call entered; nil: the host's, or unknown.
     public var target: ContainerRecord?
+    /// How the event was tied to `container` (nil when it is nil).
+    public var reason: AttributionReason?
+    /// Who made the call (nil when `container` is nil).
+    public var actor: Actor?
 
-    public init(container: ContainerRecord?, target: ContainerRecord? = nil) {
+    public init(container: ContainerRecord?, target: ContainerRecord? = nil, reason: AttributionReason? = nil, actor: Actor? = nil) {
         self.container = container
         self.target = target
+        self.reason = reason
+        self.actor = actor
     }
 }
 

@@ -15,22 +15,36 @@ public enum RuntimeCommandLine {
     ]
 
     public static func identify(filename: String, argv: [String]) -> ContainerIdentity? {
-        guard let first = argv.first else { return nil }
+        identify(filename: filename, arguments: ExecArguments(argv))
+    }
+
+    /// From an argv that may have been cut: an id is taken only from an argument known whole
+    /// (a cut argv gives nil rather than a prefix of the id).
+    public static func identify(filename: String, arguments: ExecArguments) -> ContainerIdentity? {
+        guard let first = arguments.head.first ?? (arguments.cut ? nil : arguments.tail.first) else {
+            return arguments.cut && !filename.isEmpty ? identifyCut(filename: filename, arguments) : nil
+        }
         let program = basename(first.isEmpty ? filename : first)
-        if program.hasPrefix("containerd-shim") { return shim(argv) }
-        if program == "conmon" { return conmon(argv) }
+        if program.hasPrefix("containerd-shim") { return shim(arguments) }
+        if program == "conmon" { return conmon(arguments) }
+        if program == "ctr" { return ctr(arguments) }
         if program == "runc" || program == "crun" || program == "youki" || basename(filename) == "runc" || basename(filename) == "crun" {
-            return ociRuntime(program: basename(filename).isEmpty ? program : basename(filename), argv)
+            return ociRuntime(program: basename(filename).isEmpty ? program : basename(filename), arguments)
         }
         return nil
     }
 
-    static func ociRuntime(program: String, _ argv: [String]) -> ContainerIdentity? {
-        guard let sub = argv.dropFirst().firstIndex(where: { containerSubcommands.contains($0) }),
-              let id = argv.last, argv.count - 1 > sub, !id.hasPrefix("-"), isPlausibleID(id)
-        else { return nil }
-        let root = value(of: ["--root"], in: argv[..<sub])
-        let bundle = value(of: ["--bundle", "-b"], in: argv[sub...]) ?? ""
+    /// argv[0] itself was cut: only the program's file name says what it is.
+    private static func identifyCut(filename: String, _ arguments: ExecArguments) -> ContainerIdentity? {
+        let program = basename(filename)
+        if program == "runc" || program == "crun" { return ociRuntime(program: program, arguments) }
+        return nil
+    }
+
+    static func ociRuntime(program: String, _ arguments: ExecArguments) -> ContainerIdentity? {
+        guard let id = containerArgument(arguments), !id.hasPrefix("-"), isPlausibleID(id) else { return nil }
+        let root = arguments.value(of: ["--root"])
+        let bundle = arguments.value(of: ["--bundle", "-b"]) ?? ""
         if let root, let ns = containerdNamespace(fromRoot: root) {
             return ns == "moby" ? ContainerIdentity(id: id, runtime: .docker, containerdNamespace: ns)
                                 : ContainerIdentity(id: id, runtime: .containerd, containerdNamespace: ns)
@@ -44,15 +58,100 @@ public enum RuntimeCommandLine {
         return ContainerIdentity(id: id, runtime: program == "crun" ? .crun : .runc)
     }
 
-    static func shim(_ argv: [String]) -> ContainerIdentity? {
-        guard let id = value(of: ["-id", "--id"], in: argv[...]), isPlausibleID(id) else { return nil }
-        let ns = value(of: ["-namespace", "--namespace"], in: argv[...])
+    /// Subcommands whose container argument is their last one (`exec` only with `--process`:
+    /// otherwise the command to run follows it, as a signal follows `kill`'s).
+    static let idLast: Set<String> = ["create", "run", "start", "delete", "state", "pause", "resume"]
+    /// Options of the runc/crun subcommands that take a value as the next argument.
+    static let valued: Set<String> = [
+        "--bundle", "-b", "--console-socket", "--pid-file", "--preserve-fds", "--cwd", "--env", "-e", "--user", "-u",
+        "--additional-gids", "-g", "--process", "-p", "--process-label", "--apparmor", "--cap", "-c", "--cgroup",
+        "--interval", "--image-path", "--work-path", "--parent-path", "--page-server", "--manage-cgroups-mode",
+        "--empty-ns", "--status-fd", "--lsm-profile", "--lsm-mount-context", "--resources", "-r", "--config", "--format",
+    ]
+    /// Options that take none.
+    static let boolean: Set<String> = [
+        "--detach", "-d", "--tty", "-t", "--no-new-privs", "--ignore-paused", "--no-subreaper", "--no-pivot",
+        "--no-new-keyring", "--keep", "--all", "-a", "--force", "-f", "--stats", "--leave-running", "--tcp-established",
+        "--ext-unix-sk", "--shell-job", "--lazy-pages", "--file-locks", "--pre-dump", "--auto-dedup", "--skip-in-flight",
+        "--link-remap",
+    ]
+
+    /// The container a runc/crun command line names: the first argument after the subcommand
+    /// and its options (`exec [opts] <id> <cmd>…`, `kill <id> <signal>`). nil rather than a
+    /// guess: an option it does not know (its value could be taken for the id), or an argv
+    /// cut before the id (then only a subcommand whose id is last takes the tail's last).
+    static func containerArgument(_ a: ExecArguments) -> String? {
+        let search: ArraySlice<String>
+        let subcommand: String
+        if let sub = a.head.dropFirst().firstIndex(where: { containerSubcommands.contains($0) }) {
+            search = a.head[(sub + 1)...]
+            subcommand = a.head[sub]
+        } else if a.cut, let sub = a.tail.firstIndex(where: { containerSubcommands.contains($0) }) {
+            return firstPositional(a.tail[(sub + 1)...], subcommand: a.tail[sub]).id // the tail runs to the end
+        } else {
+            return nil
+        }
+        let found = firstPositional(search, subcommand: subcommand)
+        if found.id != nil || found.refused || !a.cut { return found.id }
+        let last = idLast.contains(subcommand) || (subcommand == "exec" && a.value(of: ["--process", "-p"]) != nil)
+        return last ? a.tail.last : nil
+    }
+
+    /// The first argument that is no option or option value; `refused` for an unknown option.
+    static func firstPositional(_ args: ArraySlice<String>, subcommand: String) -> (id: String?, refused: Bool) {
+        var i = args.startIndex
+        while i < args.endIndex {
+            let a = args[i]
+            if a == "--" { return (i + 1 < args.endIndex ? args[i + 1] : nil, false) }
+            guard a.hasPrefix("-"), a.count > 1 else { return (a, false) }
+            if a.contains("=") { i += 1; continue }
+            if subcommand == "ps" && a == "-f" { i += 2; continue } // ps -f is --format
+            if valued.contains(a) { i += 2; continue }
+            if boolean.contains(a) { i += 1; continue }
+            return (nil, true)
+        }
+        return (nil, false)
+    }
+
+    /// ctr's options of `run` that take no value (any other option takes one).
+    static let ctrBoolean: Set<String> = [
+        "--rm", "-d", "--detach", "-t", "--tty", "--null-io", "--net-host", "--privileged", "--read-only", "--rootfs",
+        "--cni", "--seccomp", "--allow-new-privs", "--remap-labels", "--no-pivot", "--privileged-without-host-devices",
+        "--sandbox", "--debug",
+    ]
+
+    /// `ctr [-n NS] run [options] IMAGE ID [COMMAND…]`: the second argument after the options.
+    /// An option ctr does not document as valueless is taken to have a value in the next
+    /// argument only when written `--opt value`; the whole argv must be there.
+    static func ctr(_ arguments: ExecArguments) -> ContainerIdentity? {
+        guard !arguments.cut, let run = arguments.head.dropFirst().firstIndex(of: "run") else { return nil }
+        var positional: [String] = []
+        var i = run + 1
+        let args = arguments.head
+        while i < args.count, positional.count < 2 {
+            let a = args[i]
+            if a == "--" { positional += args[(i + 1)...].prefix(2 - positional.count); break }
+            if a.hasPrefix("-") && a.count > 1 {
+                i += a.contains("=") || ctrBoolean.contains(a) ? 1 : 2
+                continue
+            }
+            positional.append(a)
+            i += 1
+        }
+        guard positional.count == 2, isPlausibleID(positional[1]) else { return nil }
+        let ns = value(of: ["-n", "--namespace"], in: args[..<run]) ?? "default"
+        return ContainerIdentity(id: positional[1], runtime: .containerd, containerdNamespace: ns)
+    }
+
+    static func shim(_ arguments: ExecArguments) -> ContainerIdentity? {
+        guard let id = arguments.value(of: ["-id", "--id"]), isPlausibleID(id) else { return nil }
+        let ns = arguments.value(of: ["-namespace", "--namespace"])
         return ContainerIdentity(id: id, runtime: ns == "moby" ? .docker : .containerd, containerdNamespace: ns)
     }
 
-    static func conmon(_ argv: [String]) -> ContainerIdentity? {
-        guard let id = value(of: ["-c", "--cid"], in: argv[...]), isPlausibleID(id) else { return nil }
-        let crio = argv.contains { $0.contains("crio") }
+    static func conmon(_ arguments: ExecArguments) -> ContainerIdentity? {
+        guard let id = arguments.value(of: ["-c", "--cid"]), isPlausibleID(id) else { return nil }
+        let crio = arguments.all.contains { $0.contains("crio") }
         return ContainerIdentity(id: id, runtime: crio ? .crio : .podman)
     }
 

@@ -327,8 +327,9 @@ final class TraceFileTests: XCTestCase {
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.bytes)) as? [String: Any])
         let trace = try XCTUnwrap(obj["traceEvents"] as? [[String: Any]])
         let names = trace.filter { $0["name"] as? String == "process_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
-        XCTAssertEqual(names, ["host", "web-0"])
-        XCTAssertEqual(exporter.processCount, 2)
+        // the fixture's mount names containerd's task directory k8s.io/1: engine evidence (issue 8)
+        XCTAssertEqual(names, ["host", "1", "web-0"])
+        XCTAssertEqual(exporter.processCount, 3)
     }
 
     func testEmptyChromeExportIsValidJSON() throws {

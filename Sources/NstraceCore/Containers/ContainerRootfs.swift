@@ -1,0 +1,128 @@
+/// Where each container's root filesystem lies on the host, learned from its runtime's calls,
+/// so that a path resolved on the host can be shown as the container sees it.
+///
+/// - runc binds the root filesystem onto itself (`mount(rootfs, rootfs, MS_BIND|MS_REC)`) in the
+///   new mount namespace before it mounts anything into it; crun likewise.
+/// - pivot_root's new root (resolved in the kernel when given as `.`) is the root filesystem;
+///   after it, paths in that mount namespace are already the container's.
+///
+/// Not thread-safe: the event loop owns it.
+public final class ContainerRootfs {
+    private var rootfs: [String: [UInt8]] = [:]
+    /// Mount namespaces whose runtime made pivot_root into the container's root.
+    private var pivoted: Set<UInt32> = []
+
+    public init() {}
+
+    public func rootfs(of id: String) -> [UInt8]? { rootfs[id] }
+
+    /// Learns from one event attributed to `container`.
+    public func learn(_ ev: EventView, _ container: ContainerRecord?) {
+        guard let container, !ev.failed, ev.type.hasStrings else { return }
+        let mnt = ev.ns(NamespaceSlot.mnt.index)
+        switch ev.type {
+        case .mount:
+            // the first bind of an absolute path onto itself, before the pivot
+            guard ev.arg(3) & 0x1000 != 0, !pivoted.contains(mnt), rootfs[container.id] == nil,
+                  !ev.isTruncated(slot: 1), ev.stringLength(1) > 1, ev.string(1).first == 0x2F,
+                  ev.string(0).elementsEqual(ev.string(1)) else { return }
+            rootfs[container.id] = Array(ev.string(1))
+        case .pivotRoot:
+            if let arg = PathArgument.forSlot(0, of: .pivotRoot), let r = ResolvedPath.of(ev, arg), !r.truncated, !r.detached {
+                rootfs[container.id] = r.path
+            } else if ev.string(0).first == 0x2F, !ev.isTruncated(slot: 0) {
+                rootfs[container.id] = Array(ev.string(0))
+            }
+            pivoted.insert(mnt)
+        default:
+            break
+        }
+    }
+
+    /// The path argument `arg` of `ev` as the container sees it: nil when it is not known to be
+    /// inside the container's root filesystem.
+    public func inside(_ ev: EventView, _ arg: PathArgument, resolved: ResolvedPath?, container: ContainerRecord?) -> [UInt8]? {
+        guard let container else { return nil }
+        let path: ResolvedPath
+        if let resolved {
+            path = resolved
+        } else if ev.string(arg.slot).first == 0x2F {
+            path = ResolvedPath(path: Array(ev.string(arg.slot)), truncated: ev.isTruncated(slot: arg.slot), detached: false)
+        } else {
+            return nil
+        }
+        guard !path.truncated, !path.detached else { return nil }
+        if let root = rootfs[container.id], let inside = path.inside(rootfs: root) { return inside }
+        // after the pivot the task's root is the container's: what it names is inside
+        if pivoted.contains(ev.ns(NamespaceSlot.mnt.index)), ev.type != .pivotRoot { return path.path }
+        return nil
+    }
+}
+
+/// The `paths` JSON member and the text form of path arguments (docs/events.md).
+public enum PathOutput {
+    /// `,"paths":{"target":{"resolved":…,"in_container":…,"truncated":…,"detached":…,"failed":…}}`
+    /// for a mount-family event; nothing for other events or records without nst_paths.
+    public static func appendJSON(_ ev: EventView, rootfs: ContainerRootfs, container: ContainerRecord?,
+                                  into out: inout OutputBuffer) {
+        guard ev.type.hasPaths else { return }
+        out.append(",\"paths\":{")
+        var first = true
+        for arg in PathArgument.of(ev.type) where !ev.stringIsNull(slot: arg.slot) && !ev.stringFault(slot: arg.slot) {
+            let resolved = ResolvedPath.of(ev, arg)
+            let absolute = ev.string(arg.slot).first == 0x2F && !isProcFD(ev.string(arg.slot))
+            // a mount source that is no path (a device or fs name) is not resolved and says nothing
+            if arg.slot == 0 && ev.type == .mount && resolved == nil && !absolute { continue }
+            if !first { out.append(byte: 0x2C) }
+            first = false
+            out.append(byte: 0x22)
+            out.append(arg.name)
+            out.append("\":{\"resolved\":")
+            if let resolved {
+                out.appendJSONString(resolved.path)
+            } else if absolute {
+                out.appendJSONString(ev.string(arg.slot))
+            } else {
+                out.append("null")
+            }
+            out.append(",\"in_container\":")
+            if let inside = rootfs.inside(ev, arg, resolved: resolved, container: container) {
+                out.appendJSONString(inside)
+            } else {
+                out.append("null")
+            }
+            out.append(",\"truncated\":")
+            out.append((resolved?.truncated ?? (absolute && ev.isTruncated(slot: arg.slot))) ? "true" : "false")
+            out.append(",\"detached\":")
+            out.append(resolved?.detached == true ? "true" : "false")
+            out.append(",\"failed\":")
+            out.append(ResolvedPath.failed(ev, arg) ? "true" : "false")
+            out.append(byte: 0x7D)
+        }
+        out.append(byte: 0x7D)
+    }
+
+    /// Text: the path the container sees, else the resolved host path, in place of the raw
+    /// argument; false (nothing appended) when the raw argument says as much.
+    public static func appendText(_ ev: EventView, slot: Int, rootfs: ContainerRootfs, container: ContainerRecord?,
+                                  into out: inout OutputBuffer) -> Bool {
+        guard ev.type.hasPaths, let arg = PathArgument.forSlot(slot, of: ev.type),
+              !ev.stringIsNull(slot: slot), !ev.stringFault(slot: slot) else { return false }
+        let resolved = ResolvedPath.of(ev, arg)
+        // a mount's source is the host's (a bind of /home): only its descriptor is resolved
+        let source = ev.type == .mount && slot == 0
+        if !source, let inside = rootfs.inside(ev, arg, resolved: resolved, container: container) {
+            inside.withUnsafeBytes { out.appendTextEscaped($0) }
+            return true
+        }
+        guard let resolved else { return false }
+        if resolved.truncated { out.append("…") }
+        if resolved.detached { out.append("<detached>") }
+        resolved.path.withUnsafeBytes { out.appendTextEscaped($0) }
+        return true
+    }
+
+    static func isProcFD(_ s: UnsafeRawBufferPointer) -> Bool {
+        s.starts(with: "/proc/self/fd/".utf8) || s.starts(with: "/proc/thread-self/fd/".utf8)
+    }
+}

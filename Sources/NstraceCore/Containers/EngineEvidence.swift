@@ -1,0 +1,319 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The engines' own work for a container, tied to it by evidence, never by timing:
+///
+/// - paths that name the container: containerd's task directory
+///   `/run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/…`, docker's
+///   `/var/lib/docker/containers/<id>/…` and `/var/run/docker/runtime-runc/moby/<id>/…`, podman's
+///   `…/overlay-containers/<id>/…`;
+/// - docker's overlay mount ids (`/var/lib/docker/overlay2/<mount-id>[-init]/merged`): from its
+///   layerdb (`image/overlay2/layerdb/mounts/<id>/mount-id`, `init-id`; live only), or from the
+///   runtime's bind of that root filesystem (a recording also looks back);
+/// - network namespace files: `libnetwork-setkey <id> <sandbox>` names docker's
+///   `/var/run/docker/netns/<sandbox[:12]>`; a bind of `/proc/<pid>/ns/net` whose pid is one of
+///   the container's processes names the target;
+/// - the processes of a helper whose argv names the container (docker's setkey hook);
+/// - an engine thread that entered one of the container's namespaces with setns, until it
+///   leaves it again.
+///
+/// An id must be whole: a cut path (NST_F_STRn_TRUNC) or an id of the wrong form gives nothing.
+/// Missing, unreadable or hostile engine state gives nothing, without waiting (O_NONBLOCK,
+/// O_NOFOLLOW, bounded reads). Tables are bounded: past `limit` entries they start afresh.
+public final class EngineEvidence {
+    /// What was learned, with the boot time it was first seen (a recording's look-back uses
+    /// it to tell "known later").
+    public struct Learned: Sendable {
+        public var overlayMounts: [String: (ContainerIdentity, UInt64)] = [:]
+        public var netnsFiles: [String: (ContainerIdentity, UInt64)] = [:]
+        public var podmanLayers: [String: (ContainerIdentity, UInt64)] = [:]
+        public init() {}
+    }
+
+    public private(set) var learned = Learned()
+    /// Looked up in a recording for what only later events show (never live).
+    public var hindsight: Learned?
+    /// The container's processes (tgid), to read `/proc/<pid>/ns/net` sources.
+    private var processes: [UInt32: ContainerIdentity] = [:]
+    /// Helper processes whose argv named the container (their events are the engine's).
+    private var helpers: [UInt32: (ContainerIdentity, UInt64)] = [:]
+    /// Engine threads inside a container's namespace: the namespace (slot, inode) they entered.
+    private var threadsInside: [UInt32: (ContainerIdentity, slot: Int, inode: UInt32)] = [:]
+    /// Per-command engine processes (`podman run`) by the one container their paths named so
+    /// far (nil: they named two, so none is theirs alone).
+    private var commandOwner: [UInt32: ContainerIdentity?] = [:]
+    /// Processes seen with an engine's comm (dockerd, containerd, podman): their re-executed
+    /// children (`exe`) entering a container's namespace work for the engine.
+    private var enginePids: Set<UInt32> = []
+    /// How long a helper's pid stays its own (the hook runs for milliseconds; pids are reused).
+    static let helperLifetimeNs: UInt64 = 10_000_000_000
+    /// Live only: docker's layerdb, for overlay mounts made before any runtime event.
+    public var dockerLayerDB: DockerLayerDB?
+    static let limit = 65536
+
+    public init() {}
+
+    // MARK: learning
+
+    /// Learns from an event whose container is known (`identity`), or from evidence it carries.
+    func learn(_ ev: EventView, _ identity: ContainerIdentity?, reason: AttributionReason?) {
+        if let identity, reason != .engine || ev.type == .exec {
+            remember(&processes, ev.pid, identity)
+        }
+        switch ev.type {
+        case .exec:
+            learnSetkey(ev)
+        case .mount where !ev.failed:
+            guard let identity else { return }
+            // the runtime binding the root filesystem the engine mounted: overlay ids
+            for slot in [0, 1] where !ev.isTruncated(slot: slot) {
+                let path = Array(ev.string(slot))
+                if let mid = Self.component(after: "/var/lib/docker/overlay2/", in: path) {
+                    remember(&learned.overlayMounts, Self.mountID(mid), identity, ev.tsNs)
+                }
+                if let layer = Self.component(after: "/var/lib/containers/storage/overlay/", in: path) {
+                    remember(&learned.podmanLayers, layer, identity, ev.tsNs)
+                }
+            }
+            // /proc/<pid>/ns/net of the container bound onto a file: that file is its netns
+            if let target = Self.string(ev, 1), let pid = Self.procNetPID(ev, 0), let owner = processes[pid] {
+                remember(&learned.netnsFiles, String(decoding: target, as: UTF8.self), owner, ev.tsNs)
+            }
+        default:
+            break
+        }
+    }
+
+    /// `libnetwork-setkey [-exec-root=…] <container-id> <sandbox-id>`: dockerd's prestart hook.
+    private func learnSetkey(_ ev: EventView) {
+        let args = ev.execArguments
+        guard !args.cut, let first = args.head.first, first.hasSuffix("libnetwork-setkey") else { return }
+        let positional = args.head.dropFirst().filter { !$0.hasPrefix("-") }
+        guard positional.count >= 2, Self.isDockerID(positional[positional.startIndex]) else { return }
+        let id = ContainerIdentity(id: positional[positional.startIndex], runtime: .docker, containerdNamespace: "moby")
+        let sandbox = positional[positional.startIndex + 1]
+        guard sandbox.utf8.count >= 12, sandbox.utf8.allSatisfy(Self.isHex) else { return }
+        if helpers.count >= Self.limit { helpers.removeAll(keepingCapacity: true) }
+        helpers[ev.pid] = (id, ev.tsNs)
+        for dir in ["/var/run/docker/netns/", "/run/docker/netns/"] {
+            remember(&learned.netnsFiles, dir + String(sandbox.prefix(12)), id, ev.tsNs)
+        }
+    }
+
+    // MARK: attributing
+
+    /// The container of an event nothing else tied, and whether only hindsight did.
+    func attribute(_ ev: EventView, namespaceOwner: (UInt32) -> ContainerIdentity?) -> (ContainerIdentity, later: Bool)? {
+        if Actor.isEngine(comm: ev.comm), enginePids.count < Self.limit { enginePids.insert(ev.pid) }
+        if let (id, since) = helpers[ev.pid], ev.tsNs >= since, ev.tsNs - since < Self.helperLifetimeNs { return (id, false) }
+        if ev.type == .setns, let found = setns(ev, namespaceOwner: namespaceOwner) { return found }
+        // a `podman run` process that named one container (its shm under overlay-containers/<id>)
+        // makes that container's network namespace and mounts
+        if Self.isPerCommandEngine(ev.comm), let owner = commandOwner[ev.pid] ?? nil {
+            if ev.type == .unshare, ev.arg(0) & 0x4000_0000 != 0, !ev.failed {
+                threadsInside[ev.tid] = (owner, NamespaceSlot.net.index, ev.ns(NamespaceSlot.net.index))
+            }
+            return (owner, false)
+        }
+        // an engine thread still inside the namespace it entered
+        if let inside = threadsInside[ev.tid], ev.ns(inside.slot) == inside.inode { return (inside.0, false) }
+        guard ev.type.hasStrings, ev.type != .exec, ev.type != .cgroupMkdir else { return nil }
+        if let pid = Self.procNetPID(ev, 0), let owner = processes[pid] { return (owner, false) }
+        for slot in 0..<2 {
+            guard let path = Self.string(ev, slot) else { continue }
+            if let found = fromPath(path, ts: ev.tsNs) {
+                if Self.isPerCommandEngine(ev.comm), !found.later { noteCommandOwner(ev.pid, found.0) }
+                return found
+            }
+        }
+        return nil
+    }
+
+    private func noteCommandOwner(_ pid: UInt32, _ identity: ContainerIdentity) {
+        if let known = commandOwner[pid] {
+            if known != identity { commandOwner[pid] = .some(nil) }
+            return
+        }
+        if commandOwner.count >= Self.limit { commandOwner.removeAll(keepingCapacity: true) }
+        commandOwner[pid] = identity
+    }
+
+    private static let podman: [UInt8] = Array("podman".utf8)
+    static func isPerCommandEngine(_ comm: UnsafeRawBufferPointer) -> Bool { comm.elementsEqual(podman) }
+
+    /// An engine thread's setns into a container's namespace, and its return from it.
+    private func setns(_ ev: EventView, namespaceOwner: (UInt32) -> ContainerIdentity?) -> (ContainerIdentity, later: Bool)? {
+        let engine = Actor.isEngine(comm: ev.comm)
+        if engine, enginePids.count < Self.limit { enginePids.insert(ev.pid) }
+        guard !ev.failed, engine || enginePids.contains(ev.ppid) else { return nil }
+        let call = ev.setns
+        let inode = call.targetInode
+        if !call.viaPidfd, let owner = namespaceOwner(inode), let slot = NamespaceType(cloneFlag: call.targetType)?.slots.first {
+            if threadsInside.count >= Self.limit { threadsInside.removeAll(keepingCapacity: true) }
+            threadsInside[ev.tid] = (owner, slot, inode)
+            // a network plugin (or an engine's re-executed helper) runs for one container:
+            // its other threads' calls are that container's too
+            if Actor.isPlugin(comm: ev.comm) || !engine {
+                if helpers.count >= Self.limit { helpers.removeAll(keepingCapacity: true) }
+                helpers[ev.pid] = (owner, ev.tsNs)
+            }
+            return (owner, false)
+        }
+        // the same thread leaving it: the namespace it was in before is the one it entered
+        if let inside = threadsInside[ev.tid], ev.hasNsBefore, ev.nsBefore(inside.slot) == inside.inode {
+            threadsInside.removeValue(forKey: ev.tid)
+            return (inside.0, false)
+        }
+        return nil
+    }
+
+    private func fromPath(_ path: [UInt8], ts: UInt64) -> (ContainerIdentity, later: Bool)? {
+        let text = String(decoding: path, as: UTF8.self)
+        if let rest = Self.after("/run/containerd/io.containerd.runtime.v2.task/", text) {
+            let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count >= 2, RuntimeCommandLine.isPlausibleID(String(parts[0])),
+                  RuntimeCommandLine.isPlausibleID(String(parts[1])) else { return nil }
+            let ns = String(parts[0])
+            return (ContainerIdentity(id: String(parts[1]), runtime: ns == "moby" ? .docker : .containerd, containerdNamespace: ns), false)
+        }
+        for prefix in ["/var/lib/docker/containers/", "/var/run/docker/runtime-runc/moby/", "/run/docker/runtime-runc/moby/"] {
+            if let id = Self.after(prefix, text).map({ String($0.prefix { $0 != "/" }) }), Self.isDockerID(id) {
+                return (ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby"), false)
+            }
+        }
+        if let id = Self.after("/var/lib/containers/storage/overlay-containers/", text).map({ String($0.prefix { $0 != "/" }) }),
+           Self.isDockerID(id) {
+            return (ContainerIdentity(id: id, runtime: .podman), false)
+        }
+        if let mid = Self.component(after: "/var/lib/docker/overlay2/", in: path).map(Self.mountID) {
+            if let (id, _) = learned.overlayMounts[mid] { return (id, false) }
+            if let id = dockerLayerDB?.containerID(mountID: mid) {
+                let identity = ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby")
+                remember(&learned.overlayMounts, mid, identity, ts)
+                return (identity, false)
+            }
+            if let (id, _) = hindsight?.overlayMounts[mid] { return (id, true) }
+        }
+        if let layer = Self.component(after: "/var/lib/containers/storage/overlay/", in: path) {
+            if let (id, _) = learned.podmanLayers[layer] { return (id, false) }
+            if let (id, _) = hindsight?.podmanLayers[layer] { return (id, true) }
+        }
+        if let (id, _) = learned.netnsFiles[text] { return (id, false) }
+        if let (id, _) = hindsight?.netnsFiles[text] { return (id, true) }
+        return nil
+    }
+
+    // MARK: helpers
+
+    private func remember<K: Hashable>(_ table: inout [K: ContainerIdentity], _ key: K, _ value: ContainerIdentity) {
+        if table.count >= Self.limit { table.removeAll(keepingCapacity: true) }
+        table[key] = value
+    }
+
+    private func remember(_ table: inout [String: (ContainerIdentity, UInt64)], _ key: String, _ value: ContainerIdentity, _ ts: UInt64) {
+        if table[key]?.0 == value { return }
+        if table.count >= Self.limit { table.removeAll(keepingCapacity: true) }
+        table[key] = (value, ts)
+    }
+
+    /// String slot `slot` of a mount-family event, if whole and readable.
+    static func string(_ ev: EventView, _ slot: Int) -> [UInt8]? {
+        guard ev.type.hasStrings, !ev.isTruncated(slot: slot), !ev.stringFault(slot: slot), ev.stringLength(slot) > 0 else { return nil }
+        return Array(ev.string(slot))
+    }
+
+    /// `/proc/<pid>/ns/net` or `/proc/<pid>/task/<tid>/ns/net` in slot `slot`: the pid.
+    static func procNetPID(_ ev: EventView, _ slot: Int) -> UInt32? {
+        guard ev.type == .mount, let s = string(ev, slot) else { return nil }
+        let parts = s.split(separator: 0x2F).map { String(decoding: $0, as: UTF8.self) }
+        guard parts.count >= 4, parts[0] == "proc", parts.last == "net", parts[parts.count - 2] == "ns",
+              parts.count == 4 || (parts.count == 6 && parts[2] == "task") else { return nil }
+        return UInt32(parts[1])
+    }
+
+    /// The path component right after `prefix`.
+    static func component(after prefix: String, in path: [UInt8]) -> String? {
+        let p = Array(prefix.utf8)
+        guard path.count > p.count, path.starts(with: p) else { return nil }
+        let rest = path[p.count...].prefix { $0 != 0x2F }
+        guard !rest.isEmpty else { return nil }
+        return String(decoding: rest, as: UTF8.self)
+    }
+
+    /// docker's `<mount-id>-init` is the init layer of mount `<mount-id>`.
+    static func mountID(_ component: String) -> String {
+        component.hasSuffix("-init") ? String(component.dropLast(5)) : component
+    }
+
+    static func after(_ prefix: String, _ text: String) -> Substring? {
+        text.hasPrefix(prefix) ? text.dropFirst(prefix.count) : nil
+    }
+
+    static func isHex(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
+
+    static func isDockerID(_ s: some StringProtocol) -> Bool { s.utf8.count == 64 && s.utf8.allSatisfy(isHex) }
+}
+
+/// docker's layerdb: which container an overlay mount id belongs to
+/// (`<root>/image/overlay2/layerdb/mounts/<container-id>/mount-id` holds it, written at create).
+/// Read live only, on a miss, at most once per `rescanNs`; every file is opened O_NONBLOCK and
+/// O_NOFOLLOW and read up to 128 bytes, so a hostile or half-written state costs nothing.
+public final class DockerLayerDB {
+    let mounts: String
+    private var byMountID: [String: String] = [:]
+    private var lastScan: UInt64 = 0
+    let rescanNs: UInt64 = 5_000_000
+
+    public init(dockerRoot: String = "/var/lib/docker") {
+        mounts = dockerRoot + "/image/overlay2/layerdb/mounts"
+    }
+
+    public func containerID(mountID: String) -> String? {
+        if let id = byMountID[mountID] { return id }
+        let now = Self.monotonicNs()
+        guard now &- lastScan >= rescanNs || lastScan == 0 else { return nil }
+        lastScan = now
+        scan()
+        return byMountID[mountID]
+    }
+
+    func scan() {
+        guard let entries = try? HostFiles.list(mounts) else { return }
+        var found: [String: String] = [:]
+        for entry in entries.prefix(EngineEvidence.limit) where EngineEvidence.isDockerID(entry.name) {
+            for file in ["mount-id", "init-id"] {
+                guard let value = Self.readSmall(mounts + "/" + entry.name + "/" + file) else { continue }
+                let mid = EngineEvidence.mountID(value)
+                guard !mid.isEmpty, mid.utf8.count <= 128, mid.utf8.allSatisfy(EngineEvidence.isHex) else { continue }
+                found[mid] = entry.name
+            }
+        }
+        byMountID = found
+    }
+
+    /// A small regular file's text, without following links or blocking; nil otherwise.
+    static func readSmall(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var buf = [UInt8](repeating: 0, count: 128)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n], as: UTF8.self).trimmingWhitespace
+    }
+
+    static func monotonicNs() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+}
+
+private extension String {
+    var trimmingWhitespace: String {
+        String(self.drop { $0 == " " || $0 == "\n" || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\t" }.reversed())
+    }
+}
