@@ -68,7 +68,8 @@ struct StartupRun: Sendable {
         let trace = try Trace.decode(json, stderr: jsonStderr, needles: needles)
         print("startup run: \(trace.totalEvents) events, \(trace.events.count) about the containers; \(jsonStderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         return StartupRun(containers: containers, trace: trace, textHeader: text.firstLine(),
-                          textPivotRootLines: try text.outputLines(containing: ["pivot_root"]).lines)
+                          textPivotRootLines: try text.outputLines(containing: ["pivot_root"]).lines
+                            .filter { !$0.contains(" \(Trace.otherSuitesDriver) ") })
     }
 }
 

@@ -159,7 +159,7 @@ enum Lifecycle {
                 let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
                 guard let e = Event(object, line: String(line)) else { throw HarnessError("not an event: \(line.prefix(300))") }
                 return e
-            }
+            }.filter { $0.comm != Trace.otherSuitesDriver }
         }
         let shown = try NstraceCommand.run(["show", "-o", "json", file], timeout: 120)
         guard shown.succeeded else { throw HarnessError("nstrace show: \(shown.summary)") }

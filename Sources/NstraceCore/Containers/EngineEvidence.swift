@@ -76,9 +76,10 @@ public final class EngineEvidence {
                     remember(&learned.podmanLayers, layer, identity, ev.tsNs)
                 }
             }
-            // /proc/<pid>/ns/net of the container bound onto a file: that file is its netns
-            if let target = Self.string(ev, 1), let pid = Self.procNetPID(ev, 0), let owner = processes[pid] {
-                remember(&learned.netnsFiles, String(decoding: target, as: UTF8.self), owner, ev.tsNs)
+            // a network namespace bound onto a file for the container (dockerd binding the
+            // container's /proc/<pid>/ns/net, podman its own thread's): that file is its netns
+            if let target = Self.string(ev, 1), let pid = Self.procNetPID(ev, 0) {
+                remember(&learned.netnsFiles, String(decoding: target, as: UTF8.self), processes[pid] ?? identity, ev.tsNs)
             }
         default:
             break
