@@ -40,8 +40,14 @@ public final class PathKnowledge {
     func learn(_ ev: EventView, _ container: ContainerRecord?) {
         if ev.type.hasPaths { rootfs.learn(ev, container) }
         switch ev.type {
-        case .fsopen, .fsconfig, .fsmount, .openTree: mountContexts.learn(ev)
-        default: break
+        case .fsopen, .fsconfig, .fsmount, .openTree:
+            mountContexts.learn(ev)
+        case .unshare, .clone, .clone3:
+            // nsfs inodes are reused: a new mount namespace starts with no pivot
+            let mnt = NamespaceSlot.mnt.index
+            if !ev.failed, ev.hasNsBefore, ev.ns(mnt) != ev.nsBefore(mnt) { rootfs.created(mountNamespace: ev.ns(mnt)) }
+        default:
+            break
         }
     }
 }

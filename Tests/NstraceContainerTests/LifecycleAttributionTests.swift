@@ -73,6 +73,14 @@ final class LifecycleAttributionTests: XCTestCase {
             let m = mounts.filter { $0.string("fstype") == fstype }
             XCTAssertTrue(m.contains { inside($0) == path }, "\(fstype): in_container \(m.map { inside($0) ?? "null" })")
         }
+        // runc and crun, one after the other on the same root filesystem (and often the same
+        // reused namespace inodes): each one's proc lands on /proc, never on a host path
+        for label in ["runc run -d", "crun run -d"] {
+            let c = try XCTUnwrap(run.cases.first { $0.label == label })
+            let procs = run.recorded.filter { $0.event == "mount" && $0.container?.id == c.id && $0.string("fstype") == "proc" }
+            XCTAssertFalse(procs.isEmpty, "\(label): no proc mount")
+            XCTAssertTrue(procs.allSatisfy { inside($0) == "/proc" }, "\(label): proc in_container \(procs.map { inside($0) ?? "null" })")
+        }
     }
 }
 

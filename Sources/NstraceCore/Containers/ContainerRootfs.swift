@@ -16,6 +16,12 @@ public final class ContainerRootfs {
 
     public func rootfs(of id: String) -> [UInt8]? { rootfs[id] }
 
+    /// A mount namespace created anew: whatever its inode meant before (a pivoted container's
+    /// namespace, since gone) is over.
+    public func created(mountNamespace inode: UInt32) {
+        pivoted.remove(inode)
+    }
+
     /// Learns from one event attributed to `container`.
     public func learn(_ ev: EventView, _ container: ContainerRecord?) {
         guard let container, !ev.failed, ev.type.hasStrings else { return }
