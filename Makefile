@@ -1,7 +1,8 @@
 # nstrace - build, run, test, bench.  Everything runs as root on a Debian machine.
 #   sudo make run [ARGS="-o json"]   install what is missing, build, stream live
 #   sudo make test                   install what is missing, build, run every test
-#   make bench                       benchmarks (not tests)
+#   make bench                       benchmarks (not tests), vs strace/bpftrace/perf: BENCHMARKS.md
+#   make release                     .build/release/nstrace, and a static-stdlib .build/release/nstrace-static
 #   make bpf                         regenerate the committed BPF skeleton from bpf/
 #   sudo make install [PREFIX=/usr/local]   binary, man page, bash/zsh/fish completions
 #   sudo make uninstall [PREFIX=/usr/local]
@@ -26,13 +27,18 @@ DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool util-linux iproute2 pyt
 
 all: build
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+# $(call install-missing,PACKAGES,WHO): apt-get install those of PACKAGES that are missing.
+define install-missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing $$missing"; \
+	  echo "$(2): installing $$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call install-missing,$(DEB_PACKAGES),make deps)
 	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 
 # The container runtimes the end-to-end tests drive (runc, crun, containerd, docker.io, podman,
@@ -63,8 +69,13 @@ check-generated: deps
 build: deps
 	$(SWIFT) build
 
+# The static build links the Swift runtime and Foundation into the binary (what a node agent
+# ships: no Swift toolchain on the host); libbpf, libelf, zlib and glibc stay Debian's shared libraries.
+STATIC_BUILD := .build/static
 release: deps
 	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --product nstrace
+	cp $(STATIC_BUILD)/release/nstrace .build/release/nstrace-static
 
 run: release
 	.build/release/nstrace $(ARGS)
@@ -85,8 +96,12 @@ unit-test:
 integration-test: build
 	$(SWIFT) test --filter NstraceIntegrationTests
 
-bench: release
-	.build/release/nstrace-bench --nstrace .build/release/nstrace
+# The tracers part 7 compares nstrace with (strace, bpftrace, perf trace), and the runtimes.
+BENCH_PACKAGES := strace bpftrace linux-perf
+bench: release deps-runtimes
+	$(call install-missing,$(BENCH_PACKAGES),make bench)
+	.build/release/nstrace-bench --nstrace .build/release/nstrace --static .build/release/nstrace-static \
+	  --markdown BENCHMARKS.md $(BENCH_ARGS)
 
 clean:
 	rm -rf .build $(BPF_OUT)

@@ -35,10 +35,13 @@ let package = Package(
         ),
         // Makes the exact syscalls the integration tests expect to see (C: no runtime threads).
         .executableTarget(name: "nstrace-testdriver"),
-        // make bench: its own benchmarks (decode+format, trace file) and the tracer's.
-        .executableTarget(name: "nstrace-bench", dependencies: ["NstraceCore", "NstraceABI"]),
+        // make bench: its own benchmarks (decode+format, trace file), the tracer's, and other tracers'.
+        .executableTarget(name: "nstrace-bench", dependencies: ["NstraceCore", "NstraceABI", "BenchPeers"]),
+        // make bench: the other tracers' output parsers and the bpftrace script (unit-tested).
+        .target(name: "BenchPeers"),
         .testTarget(name: "NstraceCoreTests", dependencies: ["NstraceCore", "NstraceABI"]),
         .testTarget(name: "NstraceIntegrationTests", dependencies: ["NstraceCore"]),
+        .testTarget(name: "BenchPeersTests", dependencies: ["BenchPeers"]),
         // Real runtimes (runc, crun, containerd, dockerd, podman) driven by runtimes.sh.
         .testTarget(name: "NstraceContainerTests", dependencies: [], exclude: ["runtimes.sh"]),
     ]

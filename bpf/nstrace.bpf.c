@@ -102,28 +102,65 @@ static __always_inline void count(__u32 slot)
 
 static __always_inline __u32 pid_ns_inum(struct pid *p)
 {
-    unsigned int level = BPF_CORE_READ(p, level);
+    unsigned int level = p->level; /* p: a BTF pointer */
     return BPF_CORE_READ(p, numbers[level].ns, ns.inum);
+}
+
+/* The namespace slots whose inode a CLONE_NEW* set can change (unshare's flags, setns's type). */
+#define NS_SLOT_BIT(slot) (1u << (slot))
+static __always_inline __u32 ns_slots_of(__u64 clone_flags)
+{
+    __u32 m = 0;
+    if (clone_flags & CLONE_NEWNS)     m |= NS_SLOT_BIT(NST_NS_MNT);
+    if (clone_flags & CLONE_NEWNET)    m |= NS_SLOT_BIT(NST_NS_NET);
+    if (clone_flags & CLONE_NEWUTS)    m |= NS_SLOT_BIT(NST_NS_UTS);
+    if (clone_flags & CLONE_NEWIPC)    m |= NS_SLOT_BIT(NST_NS_IPC);
+    if (clone_flags & CLONE_NEWUSER)   m |= NS_SLOT_BIT(NST_NS_USER);
+    if (clone_flags & CLONE_NEWCGROUP) m |= NS_SLOT_BIT(NST_NS_CGROUP);
+    if (clone_flags & CLONE_NEWPID)    m |= NS_SLOT_BIT(NST_NS_PID_CHILD);
+    if (clone_flags & CLONE_NEWTIME)   m |= NS_SLOT_BIT(NST_NS_TIME) | NS_SLOT_BIT(NST_NS_TIME_CHILD);
+    return m;
+}
+#define NS_ALL_SLOTS ((1u << NST_NS_SLOTS) - 1)
+
+/* The task's namespace inodes, of the slots in `mask`. `t` is a BTF pointer (the current
+ * task, or the child of tp_btf/sched_process_fork): its fields are plain loads the verifier
+ * guards (a NULL nsproxy reads as 0), not a bpf_probe_read_kernel call per pointer; only the
+ * pid namespace, at a variable array index, needs the helper. Not inlined: the compiler would
+ * merge its last load with a map-value load of the caller, which the verifier refuses. */
+static __noinline void read_namespaces_of(struct task_struct *t, __u32 *ns, __u32 mask)
+{
+    struct nsproxy *np = t->nsproxy;
+
+    if (mask & NS_SLOT_BIT(NST_NS_USER))
+        ns[NST_NS_USER] = t->cred->user_ns->ns.inum;
+    if (mask & NS_SLOT_BIT(NST_NS_PID))
+        ns[NST_NS_PID] = pid_ns_inum(t->thread_pid);
+    if (!np) /* an exiting task has dropped its nsproxy */
+        return;
+    if (mask & NS_SLOT_BIT(NST_NS_MNT))
+        ns[NST_NS_MNT] = np->mnt_ns->ns.inum;
+    if (mask & NS_SLOT_BIT(NST_NS_NET))
+        ns[NST_NS_NET] = np->net_ns->ns.inum;
+    if (mask & NS_SLOT_BIT(NST_NS_UTS))
+        ns[NST_NS_UTS] = np->uts_ns->ns.inum;
+    if (mask & NS_SLOT_BIT(NST_NS_IPC))
+        ns[NST_NS_IPC] = np->ipc_ns->ns.inum;
+    if (mask & NS_SLOT_BIT(NST_NS_CGROUP))
+        ns[NST_NS_CGROUP] = np->cgroup_ns->ns.inum;
+    if (mask & NS_SLOT_BIT(NST_NS_PID_CHILD))
+        ns[NST_NS_PID_CHILD] = np->pid_ns_for_children->ns.inum;
+    if (bpf_core_field_exists(np->time_ns)) { /* time namespaces: Linux 5.6 */
+        if (mask & NS_SLOT_BIT(NST_NS_TIME))
+            ns[NST_NS_TIME] = np->time_ns->ns.inum;
+        if (mask & NS_SLOT_BIT(NST_NS_TIME_CHILD))
+            ns[NST_NS_TIME_CHILD] = np->time_ns_for_children->ns.inum;
+    }
 }
 
 static __always_inline void read_namespaces(struct task_struct *t, __u32 *ns)
 {
-    struct nsproxy *np = BPF_CORE_READ(t, nsproxy);
-
-    ns[NST_NS_USER] = BPF_CORE_READ(t, cred, user_ns, ns.inum);
-    ns[NST_NS_PID] = pid_ns_inum(BPF_CORE_READ(t, thread_pid));
-    if (!np) /* an exiting task has dropped its nsproxy */
-        return;
-    ns[NST_NS_MNT] = BPF_CORE_READ(np, mnt_ns, ns.inum);
-    ns[NST_NS_NET] = BPF_CORE_READ(np, net_ns, ns.inum);
-    ns[NST_NS_UTS] = BPF_CORE_READ(np, uts_ns, ns.inum);
-    ns[NST_NS_IPC] = BPF_CORE_READ(np, ipc_ns, ns.inum);
-    ns[NST_NS_CGROUP] = BPF_CORE_READ(np, cgroup_ns, ns.inum);
-    ns[NST_NS_PID_CHILD] = BPF_CORE_READ(np, pid_ns_for_children, ns.inum);
-    if (bpf_core_field_exists(np->time_ns)) { /* time namespaces: Linux 5.6 */
-        ns[NST_NS_TIME] = BPF_CORE_READ(np, time_ns, ns.inum);
-        ns[NST_NS_TIME_CHILD] = BPF_CORE_READ(np, time_ns_for_children, ns.inum);
-    }
+    read_namespaces_of(t, ns, NS_ALL_SLOTS);
 }
 
 /* The CLONE_NEW* type of a namespace: a field of ns_common since 6.18, of its ops before. */
@@ -473,10 +510,10 @@ static __always_inline int enter_ns(__u16 type, struct trace_event_raw_sys_enter
     struct pending *p = pending_start(type, ctx, nargs);
     if (!p)
         return 0;
-    struct task_struct *t = (void *)bpf_get_current_task();
+    struct task_struct *t = bpf_get_current_task_btf();
     read_namespaces(t, p->ns_before);
-    p->nsproxy = (__u64)BPF_CORE_READ(t, nsproxy);
-    p->cred = (__u64)BPF_CORE_READ(t, cred);
+    p->nsproxy = (__u64)t->nsproxy;
+    p->cred = (__u64)t->cred;
     p->flags = NST_F_NS_BEFORE;
     if (type == NST_EV_SETNS)
         resolve_setns_fd(t, p->args[0], p);
@@ -510,7 +547,7 @@ int enter_clone3(struct trace_event_raw_sys_enter *ctx)
     struct pending *p = pending_start(NST_EV_CLONE3, ctx, 2);
     if (!p)
         return 0;
-    read_namespaces((void *)bpf_get_current_task(), p->ns_before);
+    read_namespaces(bpf_get_current_task_btf(), p->ns_before);
     p->flags = NST_F_NS_BEFORE;
     p->aux[0] = flags;
     bpf_probe_read_user(&p->aux[1], sizeof(__u64), &ua->exit_signal);
@@ -585,34 +622,69 @@ int enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
 
 /* ---- exit ------------------------------------------------------------------------------- */
 
+/* A string event is built here, its strings (and a mount-family call's resolved paths) back to
+ * back (NST_F_PACKED), and copied into the ring by bpf_ringbuf_output at its real length: a
+ * mount's record is a few hundred bytes, not the 3336 a reservation of every slot's maximum
+ * took. Packed content is at most 4 * 511 + 8 + 2 * 511 bytes; offsets are masked to below
+ * NST_PACKED_MAX, and the slack slot keeps every write of at most NST_STR_LEN in bounds. */
+#define NST_PACKED_MAX 4096
 struct nst_record {
     struct nst_event ev;
-    struct nst_strings s;
+    __u8 str[NST_PACKED_MAX + NST_STR_LEN];
+    __u32 off;     /* bytes of strings so far */
 };
 
-struct nst_record_paths {
-    struct nst_event ev;
-    struct nst_strings s;
-    struct nst_paths paths;
-};
+/* One per CPU for the syscall exit programs, one for the scheduler/cgroup ones: a program of
+ * one kind does not run nested in another of the same kind on a CPU. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, struct nst_record);
+} record_scratch SEC(".maps");
 
-/* The paths resolve_paths() kept at entry, into the record (nothing kept: none resolved). */
-static __always_inline void fill_paths(struct nst_paths *out, __u32 tid)
+#define SCRATCH_SYSCALL 0
+#define SCRATCH_TASK    1
+
+static __always_inline struct nst_record *record_start(__u32 which)
+{
+    struct nst_record *r = bpf_map_lookup_elem(&record_scratch, &which);
+    if (!r)
+        return NULL;
+    /* the string bytes are never read past str_len: only the header needs clearing */
+    __builtin_memset(&r->ev, 0, sizeof(r->ev));
+    r->off = 0;
+    return r;
+}
+
+/* Slot i's bytes were written at r->off: account for them (without the NUL). */
+static __always_inline void str_done(struct nst_record *r, int i, long n)
+{
+    r->ev.str_len[i] = n;
+    r->off += n;
+}
+
+/* The paths resolve_paths() kept at entry, packed after the strings: nst_paths' 8-byte head,
+ * then path[0] and path[1] back to back (NST_F_PACKED). Nothing kept: a head of zeros. */
+static __always_inline void fill_paths(struct nst_record *r, __u32 tid)
 {
     struct nst_paths *in = bpf_map_lookup_elem(&pending_paths, &tid);
-    out->len[0] = 0;
-    out->len[1] = 0;
-    out->flags = 0;
-    out->_pad = 0;
-    if (!in)
-        return;
-    __u16 n0 = in->len[0] & (NST_PATH_LEN - 1), n1 = in->len[1] & (NST_PATH_LEN - 1);
-    out->flags = in->flags;
-    if (n0 && !bpf_probe_read_kernel(out->path[0], n0, in->path[0]))
-        out->len[0] = n0;
-    if (n1 && !bpf_probe_read_kernel(out->path[1], n1, in->path[1]))
-        out->len[1] = n1;
-    bpf_map_delete_elem(&pending_paths, &tid);
+    struct { __u16 len[2]; __u16 flags; __u16 _pad; } head = {};
+    __u32 off = r->off & (NST_PACKED_MAX - 1);
+    __u32 at = (off + sizeof(head)) & (NST_PACKED_MAX - 1);
+    if (in) {
+        __u16 n0 = in->len[0] & (NST_PATH_LEN - 1), n1 = in->len[1] & (NST_PATH_LEN - 1);
+        head.flags = in->flags;
+        if (n0 && !bpf_probe_read_kernel(&r->str[at], n0, in->path[0])) {
+            head.len[0] = n0;
+            at = (at + n0) & (NST_PACKED_MAX - 1);
+        }
+        if (n1 && !bpf_probe_read_kernel(&r->str[at], n1, in->path[1]))
+            head.len[1] = n1;
+        bpf_map_delete_elem(&pending_paths, &tid);
+    }
+    __builtin_memcpy(&r->str[off], &head, sizeof(head));
+    r->off += sizeof(head) + head.len[0] + head.len[1];
 }
 
 /* Read a user string into slot i; flag it cut when it did not fit, or unreadable. */
@@ -620,14 +692,15 @@ static __always_inline void read_str(struct nst_record *r, int i, __u64 uptr)
 {
     if (!uptr)
         return;
-    long n = bpf_probe_read_user_str(r->s.str[i], NST_STR_LEN, (void *)uptr);
+    __u32 off = r->off & (NST_PACKED_MAX - 1);
+    long n = bpf_probe_read_user_str(&r->str[off], NST_STR_LEN, (void *)uptr);
     if (n < 0) {
         r->ev.flags |= NST_F_STR0_FAULT << i;
         return;
     }
     if (n > 0)
         n -= 1; /* NUL */
-    r->ev.str_len[i] = n;
+    str_done(r, i, n);
     if (n == NST_STR_LEN - 1) {
         /* the buffer is full: cut, unless the string was exactly that long */
         char next = 0;
@@ -654,7 +727,9 @@ static __always_inline void fill_strings(struct nst_record *r, struct pending *p
     }
 }
 
-static __always_inline void fill_task(struct nst_event *e, struct task_struct *t)
+/* `t`: a BTF pointer to the current task (plain loads; the pid number at a variable index
+ * needs the helper). Not inlined: see read_namespaces_of. */
+static __noinline void fill_task(struct nst_event *e, struct task_struct *t)
 {
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u64 uid_gid = bpf_get_current_uid_gid();
@@ -662,9 +737,9 @@ static __always_inline void fill_task(struct nst_event *e, struct task_struct *t
     e->tid = (__u32)pid_tgid;
     e->uid = (__u32)uid_gid;
     e->gid = uid_gid >> 32;
-    e->ppid = BPF_CORE_READ(t, real_parent, tgid);
-    struct pid *lp = BPF_CORE_READ(t, group_leader, thread_pid);
-    unsigned int level = BPF_CORE_READ(lp, level);
+    e->ppid = t->real_parent->tgid;
+    struct pid *lp = t->group_leader->thread_pid;
+    unsigned int level = lp->level;
     e->ns_pid = BPF_CORE_READ(lp, numbers[level].nr);
     e->cgroup_id = bpf_get_current_cgroup_id();
     e->cpu = bpf_get_smp_processor_id();
@@ -681,9 +756,22 @@ static __always_inline __u64 wakeup_flag(void)
                                                                           : BPF_RB_NO_WAKEUP;
 }
 
+/* The ring record: header + packed strings, at its real length. Non-zero: lost (counted). */
+static __always_inline int record_output(struct nst_record *r)
+{
+    __u32 len = r->off & (NST_PACKED_MAX - 1);
+    r->ev.size = sizeof(r->ev) + len;
+    r->ev.flags |= NST_F_PACKED;
+    if (bpf_ringbuf_output(&events, r, sizeof(r->ev) + len, wakeup_flag())) {
+        count(NST_STAT_LOST_RINGBUF);
+        return 1;
+    }
+    return 0;
+}
+
 static __always_inline void fill_event(struct nst_event *e, struct pending *p, long ret, __u64 now)
 {
-    struct task_struct *t = (void *)bpf_get_current_task();
+    struct task_struct *t = bpf_get_current_task_btf();
     e->ts_ns = now;
     e->latency_ns = now - p->ts_ns;
     e->ret = ret;
@@ -702,13 +790,17 @@ static __always_inline void fill_event(struct nst_event *e, struct pending *p, l
 #pragma unroll
         for (int i = 0; i < NST_NS_SLOTS; i++)
             e->ns[i] = p->child_ns[i];
-    } else if ((p->flags & NST_F_NS_BEFORE) && p->type != NST_EV_CLONE && p->type != NST_EV_CLONE3 &&
-               p->nsproxy == (__u64)BPF_CORE_READ(t, nsproxy) && p->cred == (__u64)BPF_CORE_READ(t, cred)) {
-        /* unshare and setns swap in a new nsproxy (or cred, for user namespaces) when they
+    } else if ((p->flags & NST_F_NS_BEFORE) && p->type != NST_EV_CLONE && p->type != NST_EV_CLONE3) {
+        /* unshare and setns: what they can change is what their flags (or the fd's namespace
+         * type) name, and they swap in a new nsproxy (or cred, for user namespaces) when they
          * change anything: the same pointers mean the same namespaces as at enter */
 #pragma unroll
         for (int i = 0; i < NST_NS_SLOTS; i++)
             e->ns[i] = p->ns_before[i];
+        if (p->nsproxy != (__u64)t->nsproxy || p->cred != (__u64)t->cred) {
+            __u32 mask = ns_slots_of(p->type == NST_EV_UNSHARE ? p->args[0] : p->aux[0]);
+            read_namespaces_of(t, e->ns, mask ? mask : NS_ALL_SLOTS);
+        }
     } else {
         read_namespaces(t, e->ns);
     }
@@ -724,32 +816,18 @@ static __noinline int on_exit(struct trace_event_raw_sys_exit *ctx)
         return 0;
     __u64 now = bpf_ktime_get_boot_ns();
 
-    if (nst_event_has_paths(p->type)) {
-        struct nst_record_paths *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+    if (nst_event_has_strings(p->type)) {
+        struct nst_record *r = record_start(SCRATCH_SYSCALL);
         if (!r) {
-            count(NST_STAT_LOST_RINGBUF);
             bpf_map_delete_elem(&pending_paths, &tid);
             goto out;
         }
-        __builtin_memset(&r->ev, 0, sizeof(r->ev));
         fill_event(&r->ev, p, ctx->ret, now);
-        r->ev.size = sizeof(*r);
-        fill_strings((struct nst_record *)r, p);
-        fill_paths(&r->paths, tid);
-        bpf_ringbuf_submit(r, wakeup_flag());
-    } else if (nst_event_has_strings(p->type)) {
-        struct nst_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-        if (!r) {
-            count(NST_STAT_LOST_RINGBUF);
-            goto out;
-        }
-        /* reserved memory is not zeroed; clear the header, and the string bytes that are
-         * not overwritten are never read (str_len bounds them) */
-        __builtin_memset(&r->ev, 0, sizeof(r->ev));
-        fill_event(&r->ev, p, ctx->ret, now);
-        r->ev.size = sizeof(*r);
         fill_strings(r, p);
-        bpf_ringbuf_submit(r, wakeup_flag());
+        if (nst_event_has_paths(p->type))
+            fill_paths(r, tid);
+        if (record_output(r))
+            goto out;
     } else {
         struct nst_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
         if (!e) {
@@ -771,10 +849,12 @@ SEC("tracepoint/syscalls/sys_exit_unshare")
 int exit_unshare(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx); }
 SEC("tracepoint/syscalls/sys_exit_setns")
 int exit_setns(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx); }
+/* A clone returns twice; the child's return (0) has no enter record of its own: leave at once
+ * (every fork passes here). */
 SEC("tracepoint/syscalls/sys_exit_clone")
-int exit_clone(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx); }
+int exit_clone(struct trace_event_raw_sys_exit *ctx) { return ctx->ret == 0 ? 0 : on_exit(ctx); }
 SEC("tracepoint/syscalls/sys_exit_clone3")
-int exit_clone3(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx); }
+int exit_clone3(struct trace_event_raw_sys_exit *ctx) { return ctx->ret == 0 ? 0 : on_exit(ctx); }
 SEC("tracepoint/syscalls/sys_exit_mount")
 int exit_mount(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx); }
 SEC("tracepoint/syscalls/sys_exit_umount")
@@ -820,21 +900,16 @@ static __always_inline bool is_runtime_comm(const char *c)
 
 static __always_inline struct nst_record *reserve_record(void)
 {
-    struct nst_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-    if (!r) {
-        count(NST_STAT_LOST_RINGBUF);
-        return NULL;
-    }
-    __builtin_memset(&r->ev, 0, sizeof(r->ev));
-    r->ev.size = sizeof(*r);
-    r->ev.ts_ns = bpf_ktime_get_boot_ns();
+    struct nst_record *r = record_start(SCRATCH_TASK);
+    if (r)
+        r->ev.ts_ns = bpf_ktime_get_boot_ns();
     return r;
 }
 
 static __always_inline void submit_record(struct nst_record *r)
 {
-    bpf_ringbuf_submit(r, wakeup_flag());
-    count(NST_STAT_EVENTS);
+    if (!record_output(r))
+        count(NST_STAT_EVENTS);
 }
 
 /* Every exec passes here: leave at once unless a runtime, or a task of a runtime's tree, execs. */
@@ -869,7 +944,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     struct nst_record *r = reserve_record();
     if (!r)
         return 0;
-    struct task_struct *t = (void *)bpf_get_current_task();
+    struct task_struct *t = bpf_get_current_task_btf();
     fill_task(&r->ev, t);
     read_namespaces(t, r->ev.ns);
     r->ev.type = NST_EV_EXEC;
@@ -877,22 +952,27 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     r->ev.aux[1] = runtime;
     r->ev.lineage = runtime ? tgid : 0;
 
-    long n = bpf_probe_read_kernel_str(r->s.str[0], NST_STR_LEN, BPF_CORE_READ(bprm, filename));
+    long n = bpf_probe_read_kernel_str(r->str, NST_STR_LEN, BPF_CORE_READ(bprm, filename));
     if (n > 0)
-        r->ev.str_len[0] = n - 1;
+        str_done(r, 0, n - 1);
     /* argv: the new program's arguments, already on its stack */
     unsigned long start = BPF_CORE_READ(t, mm, arg_start), end = BPF_CORE_READ(t, mm, arg_end);
     unsigned long len = end - start;
-    if (len > NST_STR_LEN) {
+    bool cut = len > NST_STR_LEN;
+    if (cut) {
         len = NST_STR_LEN;
         r->ev.flags |= NST_F_STR1_TRUNC;
-        /* a cut argv loses its last arguments, where runtimes put the container id: keep the
-         * tail too (its first argument may be cut; user space drops it) */
-        if (bpf_probe_read_user(r->s.str[2], NST_STR_LEN - 1, (void *)(end - (NST_STR_LEN - 1))) == 0)
-            r->ev.str_len[2] = NST_STR_LEN - 2; /* without the last NUL */
     }
-    if (len > 0 && bpf_probe_read_user(r->s.str[1], len, (void *)start) == 0)
-        r->ev.str_len[1] = len == NST_STR_LEN ? NST_STR_LEN - 1 : len - 1; /* without the last NUL */
+    __u32 off = r->off & (NST_PACKED_MAX - 1);
+    if (len > 0 && bpf_probe_read_user(&r->str[off], len, (void *)start) == 0)
+        str_done(r, 1, len == NST_STR_LEN ? NST_STR_LEN - 1 : len - 1); /* without the last NUL */
+    if (cut) {
+        /* a cut argv loses its last arguments, where runtimes put the container id: keep the
+         * tail too, in slot 2 after slot 1 (its first argument may be cut; user space drops it) */
+        off = r->off & (NST_PACKED_MAX - 1);
+        if (bpf_probe_read_user(&r->str[off], NST_STR_LEN - 1, (void *)(end - (NST_STR_LEN - 1))) == 0)
+            str_done(r, 2, NST_STR_LEN - 2); /* without the last NUL */
+    }
     submit_record(r);
     return 0;
 }
@@ -904,7 +984,9 @@ int BPF_PROG(on_exit_task, struct task_struct *p)
     if ((__u32)pid_tgid != pid_tgid >> 32) /* a thread: the process lives on */
         return 0;
     __u32 tgid = pid_tgid >> 32;
-    bpf_map_delete_elem(&runtime_tree, &tgid);
+    /* every process exit passes here: a lookup is cheaper than a delete's bucket lock */
+    if (bpf_map_lookup_elem(&runtime_tree, &tgid))
+        bpf_map_delete_elem(&runtime_tree, &tgid);
     return 0;
 }
 
@@ -918,13 +1000,13 @@ int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
     struct nst_record *r = reserve_record();
     if (!r)
         return 0;
-    fill_task(&r->ev, (void *)bpf_get_current_task());
+    fill_task(&r->ev, bpf_get_current_task_btf());
     r->ev.type = NST_EV_CGROUP_MKDIR;
     r->ev.aux[0] = BPF_CORE_READ(cgrp, kn, id);
     r->ev.aux[1] = hierarchy;
-    long n = bpf_probe_read_kernel_str(r->s.str[0], NST_STR_LEN, path);
+    long n = bpf_probe_read_kernel_str(r->str, NST_STR_LEN, path);
     if (n > 0)
-        r->ev.str_len[0] = n - 1;
+        str_done(r, 0, n - 1);
     if (n == NST_STR_LEN)
         r->ev.flags |= NST_F_STR0_TRUNC;
     submit_record(r);

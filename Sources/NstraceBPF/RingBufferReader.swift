@@ -1,10 +1,12 @@
 import CLibbpf
+import NstraceCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Reads a BPF ring buffer, handing each record to `handler` as raw bytes that are valid
-/// only during the call (no copy, no allocation per record).
+/// only during the call (no allocation per record; a packed string event is unpacked into
+/// a reused buffer first, see RecordUnpacker).
 ///
 /// The BPF side wakes the reader only every `wakeupBytes`, so `poll` waits at most
 /// `timeoutMilliseconds` and then drains whatever is pending regardless.
@@ -13,6 +15,7 @@ public final class RingBufferReader {
 
     private final class Sink {
         let handler: Handler
+        let unpacker = RecordUnpacker()
         init(_ handler: @escaping Handler) { self.handler = handler }
     }
 
@@ -24,7 +27,7 @@ public final class RingBufferReader {
         let callback: ring_buffer_sample_fn = { ctx, data, size in
             guard let ctx, let data else { return 0 }
             let sink = Unmanaged<Sink>.fromOpaque(ctx).takeUnretainedValue()
-            sink.handler(UnsafeRawBufferPointer(start: data, count: Int(size)))
+            sink.handler(sink.unpacker.unpack(UnsafeRawBufferPointer(start: data, count: Int(size))))
             return 0
         }
         guard let rb = ring_buffer__new(mapFD, callback, Unmanaged.passUnretained(sink).toOpaque(), nil) else {

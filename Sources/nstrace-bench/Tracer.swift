@@ -87,16 +87,8 @@ final class TracerProcess {
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
 
         var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
+        initChildSpawnAttributes(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attr, &mask)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         // setpriv keeps the pid and execs nstrace with a parent-death signal: if the benchmark is
         // killed outright, the tracer does not outlive it.

@@ -8,7 +8,11 @@
 // 2. events lost under a flood of unshare(0) / setns calls at rising rates, tracer as a subprocess
 // 3. added cost per traced syscall (ns/call without and with the tracer)
 // 4. overhead of the tracer on a fork+exec loop
+// 5. trace file write/read rates; 6. 20 x runc run with and without the tracer
 // 7. nstrace analyze: a trace file to its reports, one core
+// 8. nstrace against bpftrace, strace and perf trace on six workloads, interleaved rounds
+//    (PeerBench.swift); --markdown FILE writes BENCHMARKS.md and its SVG plot
+// 9. the static-stdlib release binary against the dynamic one: start time and memory
 
 import NstraceCore
 #if canImport(Glibc)
@@ -28,14 +32,22 @@ let ringSize = "64M"
 struct Options {
     var nstrace: String
     var quick = false
-    var parts: Set<Int> = [1, 2, 3, 4, 5, 6, 7]
+    var parts: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    var peers = PeerOptions()
+    var staticBinary: String?
 }
 
 func usage() -> Never {
-    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5,6,7]\n"
-        + "  --nstrace PATH  the nstrace binary to run (default: next to this program)\n"
-        + "  --quick         shorter runs (for development; the goal rows are then not conclusive)\n"
-        + "  --parts LIST    run only these parts (default: all)")
+    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5,6,7,8,9] [--rounds N]\n"
+        + "                     [--workloads LIST] [--tracers LIST] [--markdown FILE]\n"
+        + "  --nstrace PATH    the nstrace binary to run (default: next to this program)\n"
+        + "  --quick           shorter runs (for development; the goal rows are then not conclusive)\n"
+        + "  --parts LIST      run only these parts (default: all)\n"
+        + "  --rounds N        part 8: rounds (default 5)\n"
+        + "  --workloads LIST  part 8: of " + PeerWorkload.allCases.map(\.rawValue).joined(separator: ",") + "\n"
+        + "  --tracers LIST    part 8: of " + PeerTracer.allCases.dropFirst().map(\.id).joined(separator: ",") + "\n"
+        + "  --markdown FILE   part 8: write the results and a plot to FILE (BENCHMARKS.md)\n"
+        + "  --static PATH     part 9: the static-stdlib nstrace to compare with --nstrace (default: PATH-static)")
     exit(2)
 }
 
@@ -55,8 +67,27 @@ func parseOptions() -> Options {
         case "--parts":
             guard let list = args.popFirst() else { usage() }
             let parts = list.split(separator: ",").compactMap { Int($0) }
-            guard !parts.isEmpty, parts.allSatisfy({ (1...7).contains($0) }) else { usage() }
+            guard !parts.isEmpty, parts.allSatisfy({ (1...9).contains($0) }) else { usage() }
             options.parts = Set(parts)
+        case "--rounds":
+            guard let n = args.popFirst().flatMap({ Int($0) }), n >= 1 else { usage() }
+            options.peers.rounds = n
+        case "--workloads":
+            guard let list = args.popFirst() else { usage() }
+            let ws = list.split(separator: ",").map { PeerWorkload(rawValue: String($0)) }
+            guard !ws.isEmpty, ws.allSatisfy({ $0 != nil }) else { usage() }
+            options.peers.workloads = ws.compactMap { $0 }
+        case "--tracers":
+            guard let list = args.popFirst() else { usage() }
+            let ts = list.split(separator: ",").map { id in PeerTracer.allCases.first { $0.id == id } }
+            guard !ts.isEmpty, ts.allSatisfy({ $0 != nil }) else { usage() }
+            options.peers.tracers = ts.compactMap { $0 }
+        case "--static":
+            guard let p = args.popFirst() else { usage() }
+            options.staticBinary = p
+        case "--markdown":
+            guard let p = args.popFirst() else { usage() }
+            options.peers.markdown = p
         case "-h", "--help": usage()
         default:
             say("nstrace-bench: unknown argument '\(arg)'")
@@ -336,6 +367,7 @@ func partSpawn(nstrace: String, quick: Bool) throws(BenchError) -> Double {
 
 // MARK: main
 
+if CommandLine.arguments.dropFirst().first == "--workload" { runWorkloadCommand(Array(CommandLine.arguments.dropFirst())) }
 let options = parseOptions()
 guard geteuid() == 0 else {
     say("nstrace-bench: must run as root: nstrace loads BPF programs (try: sudo make bench)")
@@ -345,7 +377,7 @@ guard access(options.nstrace, X_OK) == 0 else {
     say("nstrace-bench: no nstrace binary at \(options.nstrace) (build it: swift build -c release; or pass --nstrace PATH)")
     exit(1)
 }
-installSignalHandlers(watchdogSeconds: 600)
+installSignalHandlers(watchdogSeconds: options.parts.contains(8) ? 7200 : 600) // part 8 waits for the shared runtimes
 let startedNs = monotonicNs()
 let machine = Machine.current()
 print("nstrace-bench\(options.quick ? " (--quick: short runs, not conclusive)" : "")")
@@ -372,6 +404,17 @@ do {
     let file = p.contains(5) ? partTraceFile(quick: options.quick) : nil
     let runc = p.contains(6) ? try partRuncRuns(nstrace: options.nstrace, quick: options.quick) : nil
     let analyze = p.contains(7) ? try partAnalyze(quick: options.quick) : nil
+    let binaries = p.contains(9) ? try partStaticBinary(dynamic: options.nstrace, staticPath: options.staticBinary ?? options.nstrace + "-static",
+                                                         quick: options.quick) : []
+    if p.contains(8) {
+        let peers = try partPeers(nstrace: options.nstrace, quick: options.quick, options: options.peers)
+        peers.printTables()
+        if let md = options.peers.markdown {
+            try peers.writeMarkdown(md, machine: machine, command: "make bench",
+                                    extra: binaries.isEmpty ? [] : [BinaryMeasure.markdown(binaries)])
+            say("part 8: wrote \(md)")
+        }
+    }
 
     var goals = Table("Goals", columns: ["goal", "measured", "met"])
     for (name, rate) in decode {
@@ -389,12 +432,12 @@ do {
     if let runc {
         goals.add(["\(runcStarts) x runc run overhead <= +\(fixed(runcBudgetPercent, 0)) %", signedPercent(runc), runc <= runcBudgetPercent ? "yes" : "NO"])
     }
+    if let analyze {
+        goals.add(["analyze >= \(grouped(analyzeGoal))/s, file to reports, one core", grouped(analyze) + "/s", analyze >= analyzeGoal ? "yes" : "NO"])
+    }
     if let file {
         goals.add(["record >= \(grouped(recordGoal))/s to a file", grouped(file.writePerSec) + "/s", file.writePerSec >= recordGoal ? "yes" : "NO"])
         goals.add(["read back >= \(grouped(readGoal))/s", grouped(file.readPerSec) + "/s", file.readPerSec >= readGoal ? "yes" : "NO"])
-    }
-    if let analyze {
-        goals.add(["analyze >= \(grouped(analyzeGoal))/s, file to reports, one core", grouped(analyze) + "/s", analyze >= analyzeGoal ? "yes" : "NO"])
     }
     goals.note("load average at end: \(loadAverage()); total time \(fixed(seconds(since: startedNs), 0)) s")
     goals.print()

@@ -56,13 +56,18 @@ struct InfoCommand: ParsableCommand {
         // Host, file and container names come from elsewhere: every value is escaped.
         var text = ""
         for (k, v) in info {
-            text += k.padding(toLength: 18, withPad: " ", startingAt: 0) + Escape.text(Self.plain(v)) + "\n"
+            text += Self.padded(k, 18) + Escape.text(Self.plain(v)) + "\n"
         }
         text += "events by type:\n"
-        for (k, v) in summary.byType.sorted(by: { $0.value > $1.value }) { text += "  " + k.padding(toLength: 16, withPad: " ", startingAt: 0) + "\(v)\n" }
+        for (k, v) in summary.byType.sorted(by: { $0.value > $1.value }) { text += "  " + Self.padded(k, 16) + "\(v)\n" }
         text += "events by container:\n"
         for (k, v) in summary.byContainer.sorted(by: { $0.value > $1.value }) { text += "  " + Escape.text(k) + "  \(v)\n" }
         try Views.write(text)
+    }
+
+    /// `s` and spaces up to `width` (Foundation's padding(toLength:) is not in FoundationEssentials).
+    private static func padded(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
     }
 
     /// A scalar as the text output shows it (`-` for null).

@@ -10,7 +10,8 @@ final class ABILayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<nst_strings>.size, 4 * 512)
         XCTAssertEqual(EventLayout.headerSize, 256)
         XCTAssertEqual(EventLayout.recordSizeWithStrings, 256 + 2048)
-        XCTAssertEqual(Int(NST_ABI_VERSION), 3)
+        XCTAssertEqual(Int(NST_ABI_VERSION), 4)
+        XCTAssertEqual(NST_F_PACKED, 1 << 13)
     }
 
     /// ABI 3: mount-family records end in struct nst_paths (issue 8).

@@ -10,7 +10,8 @@
 #include <linux/types.h>   /* __u8 .. __u64; the BPF build has them from bpf/vmlinux_min.h */
 #endif
 
-#define NST_ABI_VERSION 3   /* 3: mount-family records end in struct nst_paths */
+#define NST_ABI_VERSION 4   /* 3: mount-family records end in struct nst_paths; 4: string events
+                               * travel packed in the ring (NST_F_PACKED), files hold the records of 3 */
 
 /* ---- event types (nst_event.type) ---------------------------------------------------- */
 #define NST_EV_UNSHARE        1
@@ -66,6 +67,13 @@
 #define NST_F_STR2_FAULT   (1u << 10)
 #define NST_F_STR3_FAULT   (1u << 11)
 #define NST_F_CHILD_NS     (1u << 12)  /* clone*: ns[] holds the child's namespaces (read at fork) */
+#define NST_F_PACKED       (1u << 13)  /* ring record: the strings follow the header back to back
+                                        * (slot i at 256 + str_len[0] + .. + str_len[i-1], no NULs),
+                                        * size = 256 + their sum; a record with paths
+                                        * (nst_event_has_paths) then has nst_paths' 8-byte head
+                                        * (len, flags, _pad) and path[0], path[1] back to back
+                                        * (len[0] + len[1] bytes). User space unpacks it into the
+                                        * fixed layout (nst_strings, nst_paths) and clears the flag */
 
 /* ---- per-type meaning of args[] (raw syscall arguments, in call order) -------------------
  * and of aux[] (values derived in the kernel), and of the string slots str[0..3]:
@@ -122,7 +130,9 @@ static inline int nst_string_slot_arg(__u16 type, int slot)
 }
 
 /* One event. Records of string events (nst_event_has_strings) are followed by
- * struct nst_strings; nst_event.size is always the size of the whole record. */
+ * struct nst_strings; nst_event.size is always the size of the whole record.
+ * In the ring buffer a string event is packed instead (NST_F_PACKED): a record is only as
+ * long as its strings, not 2304 bytes. */
 struct nst_event {
     __u64 ts_ns;        /* bpf_ktime_get_boot_ns() at syscall exit */
     __u64 latency_ns;   /* exit - enter */

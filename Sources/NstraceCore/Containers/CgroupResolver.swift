@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where the cgroup v2 hierarchy is mounted in nstrace's mount namespace.
 public struct Cgroup2Mount: Sendable, Hashable {
@@ -89,7 +89,7 @@ public final class CgroupResolver: @unchecked Sendable {
     /// Bounds the walk against a pathological or looping tree.
     private static let maximumDepth = 128
 
-    private let lock = NSLock()
+    private let lock = PosixLock()
     private var pathsByID: [UInt64: String] = [:]
     private var lastWalkStart: ContinuousClock.Instant?
 

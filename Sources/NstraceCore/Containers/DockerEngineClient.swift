@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the Docker Engine API says about one container (`GET /containers/<id>/json`).
 public struct DockerContainerInfo: Sendable, Hashable {

@@ -154,8 +154,9 @@ public struct TraceFileHeader: Sendable, Equatable {
         h.eventHeaderSize = evSize
         h.stringSlots = slots
         h.stringSlotSize = slotSize
-        // ABI 3 only appended struct nst_paths to mount-family records: ABI 2 files read as before
-        guard abi == UInt16(NST_ABI_VERSION) || abi == 2, Int(evSize) == EventLayout.headerSize,
+        // ABI 3 appended struct nst_paths to mount-family records (ABI 2 files have none: read as
+        // before); ABI 4 changed only how records travel in the ring (packed): files hold 3's records
+        guard (2...UInt16(NST_ABI_VERSION)).contains(abi), Int(evSize) == EventLayout.headerSize,
               Int(slots) == EventLayout.stringSlots, Int(slotSize) == EventLayout.stringSlotSize else {
             return .failure(.abi("records are ABI version \(abi) (nst_event \(evSize) bytes, \(slots) string slots of \(slotSize)); this nstrace decodes ABI \(NST_ABI_VERSION) (\(EventLayout.headerSize) bytes, \(EventLayout.stringSlots) × \(EventLayout.stringSlotSize))"))
         }

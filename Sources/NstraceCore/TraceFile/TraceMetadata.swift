@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One METADATA record: a kind (`container`, `process`, `cgroup`, `host-snapshot`, `lost`,
 /// or any later one), the version of that kind's JSON schema, the boot-clock time it refers
