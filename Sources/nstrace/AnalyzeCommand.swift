@@ -13,13 +13,13 @@ struct AnalyzeCommand: ParsableCommand {
         commandName: "analyze",
         abstract: "Break every container start in trace files into phases, with an inventory and findings.",
         discussion: """
-            Several files (one per node, or rotated parts) are read in the order they were recorded. \
-            Phases, the JSON schema and the findings: docs/analysis.md. A start the trace cut, or with \
+            Several files (one per node, or rotated parts) are merged by time. Each is read once, so \
+            - (standard input), pipes and FIFOs work. Phases, the JSON schema and the findings: docs/analysis.md. A start the trace cut, or with \
             events lost meanwhile, is marked incomplete.
             """
     )
 
-    @Argument(help: ArgumentHelp("Trace files (from nstrace record).", valueName: "FILE"))
+    @Argument(help: ArgumentHelp("Trace files (from nstrace record); - for stdin.", valueName: "FILE"))
     var files: [String]
 
     @Option(name: .long, help: ArgumentHelp("Only this container: full id, id prefix or name (repeatable).", valueName: "ID|NAME"))
@@ -39,8 +39,7 @@ struct AnalyzeCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one trace file") }
-        // each file is read twice (names first, then the events): standard input cannot be
-        if files.contains("-") { throw ValidationError("analyze reads trace files, not standard input: save it to a file first") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be given once") }
     }
 
     func run() throws {

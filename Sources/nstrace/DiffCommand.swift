@@ -36,12 +36,13 @@ struct DiffCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        if a == "-" || b == "-" { throw ValidationError("diff reads trace files, not standard input: save it to a file first") }
+        if a == "-" && b == "-" { throw ValidationError("standard input (-) can be only one of A and B") }
         if container.count > 2 { throw ValidationError("--container: at most two, one for A and one for B") }
     }
 
     func run() throws {
         var sa = try AnalysisInput.read([a], skipDamaged: false)
+        // the same file twice (two containers of one trace) is read once: a pipe could not be read again
         var sb = a == b ? sa : try AnalysisInput.read([b], skipDamaged: false)
         let selA = container.isEmpty ? [] : [container[0]]
         let selB = container.isEmpty ? [] : [container[container.count - 1]]

@@ -77,20 +77,20 @@ struct ExportCommand: ParsableCommand {
     private func exportChrome(replay: TraceReplay, pipeline: EventPipeline, fd: Int32) throws {
         var out = OutputBuffer(capacity: 1 << 17)
         var exporter: ChromeTraceExporter?
+        // the startup phases, analysed in the same pass (a pipe cannot be read twice)
+        let phases = StartupAnalysisStream(name: input.file)
         do {
-            try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
+            let reader = try TraceInput(options: input).forEachEvent(replay, headerReady: { header in
                 exporter = ChromeTraceExporter(header: header)
                 exporter?.begin(into: &out)
-            }) { ev in
+            }, metadata: phases.apply) { ev in
+                phases.feed(ev)
                 guard case .passed(let attributed) = pipeline.process(ev) else { return true }
                 exporter?.append(attributed, into: &out)
                 if out.count >= 1 << 16 { try out.flush(fd: fd) }
                 return true
             }
-            // the startup phases, from a second read of the file (stdin cannot be read twice)
-            if let exporter, input.file != "-", let analysis = try? TraceAnalysis.analyze(files: [input.file]).0 {
-                StartupChromeSlices.append(analysis, to: exporter, into: &out)
-            }
+            if let exporter { StartupChromeSlices.append(phases.finish(reader), to: exporter, into: &out) }
             exporter?.end(into: &out)
             try out.flush(fd: fd)
         } catch let error as OutputError {

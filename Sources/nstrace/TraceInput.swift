@@ -24,7 +24,7 @@ struct TraceInput {
     /// Returns the reader, for its header, counters, trailer and warnings.
     @discardableResult
     func forEachEvent(_ replay: TraceReplay, headerReady: (TraceFileHeader) throws -> Void = { _ in },
-                      _ body: (EventView) throws -> Bool) throws -> TraceFileReader {
+                      metadata: (TraceMetadata) -> Void = { _ in }, _ body: (EventView) throws -> Bool) throws -> TraceFileReader {
         let readOptions = TraceReadOptions(onCorruption: options.skipDamaged ? .skip : .stop)
         do {
             // Opened once. A pipe, FIFO or <(…) is read in one pass: a second would find it
@@ -59,7 +59,7 @@ struct TraceInput {
             do {
                 try reader.forEach { item in
                     switch item {
-                    case .metadata(let m): replay.apply(m)
+                    case .metadata(let m): replay.apply(m); metadata(m)
                     case .event(let ev): if try !body(ev) { throw StopReading() }
                     }
                 }

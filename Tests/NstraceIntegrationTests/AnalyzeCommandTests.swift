@@ -88,6 +88,36 @@ final class AnalyzeCommandTests: XCTestCase {
         XCTAssertEqual((total["a"] as? [String: Any])?["count"] as? Int, 3)
     }
 
+    func shell(_ command: String) throws -> Harness.Captured {
+        try Harness.runCapturing(URL(fileURLWithPath: "/usr/bin/timeout"), ["120", "/bin/bash", "-c", command])
+    }
+
+    /// Each input is read once: standard input and a pipe (`<(cat F)`) give the file's report.
+    func testStandardInputAndPipesAreReadInOnePass() throws {
+        let file = try nstrace(["analyze", Self.fixture("runc-multi"), "-o", "json"])
+        XCTAssertEqual(file.status, 0, file.stderr)
+        let bin = Harness.nstrace.path, f = Self.fixture("runc-multi")
+        let stdin = try shell("'\(bin)' analyze -o json - < '\(f)'")
+        XCTAssertEqual(stdin.status, 0, stdin.stderr)
+        let pipe = try shell("'\(bin)' analyze -o json <(cat '\(f)')")
+        XCTAssertEqual(pipe.status, 0, pipe.stderr)
+        // the same report, but for the file's name
+        func body(_ out: Data) throws -> NSDictionary {
+            let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: out) as? [String: Any])
+            return obj.filter { $0.key != "files" } as NSDictionary
+        }
+        XCTAssertGreaterThan(((try body(file.stdout))["containers"] as? [Any])?.count ?? 0, 1)
+        XCTAssertEqual(try body(stdin.stdout), try body(file.stdout))
+        XCTAssertEqual(try body(pipe.stdout), try body(file.stdout))
+        // diff with one side from standard input; export's phases from a pipe
+        let diff = try shell("cat '\(f)' | '\(bin)' diff - '\(Self.fixture("runc"))'")
+        XCTAssertEqual(diff.status, 0, diff.stderr)
+        let chrome = try shell("'\(bin)' export -o chrome <(cat '\(Self.fixture("podman"))')")
+        XCTAssertEqual(chrome.status, 0, chrome.stderr)
+        let events = try XCTUnwrap((try JSONSerialization.jsonObject(with: chrome.stdout) as? [String: Any])?["traceEvents"] as? [[String: Any]])
+        XCTAssertTrue(events.contains { $0["cat"] as? String == "phase" && $0["name"] as? String == "network" })
+    }
+
     func testChromeExportHasThePhases() throws {
         let r = try nstrace(["export", Self.fixture("podman"), "-o", "chrome"])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -47,16 +47,33 @@ public final class AnalysisEventAdapter {
 
     public init() {}
 
-    /// Attributes `ev` (which attribution must see, every event in order) and feeds the analyzer.
-    public func feed(_ ev: EventView, attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
-        let found = attribution.attribute(ev)
-        feed(ev, record: found.container, target: found.target, attribution: attribution, into: analyzer)
+    /// What became of one event.
+    public enum Adapted {
+        /// Host noise (or cgroup bookkeeping): only counted.
+        case skipped
+        case event(AnalysisEvent)
+        /// A host process's setns into network namespace `netns`, not an engine's: it matters
+        /// only if a container start owns that netns, which the analyzer decides when it gets
+        /// there (a reader that runs ahead of the analyzer cannot ask it).
+        case hostJoin(AnalysisEvent, netns: UInt32)
     }
 
-    /// The same, for a caller that attributed the event itself (`record`, and for setns `target`).
-    public func feed(_ ev: EventView, record: ContainerRecord?, target: ContainerRecord?, attribution: ContainerAttribution,
-                     into analyzer: StartupAnalyzer) {
-        guard ev.type != .cgroupMkdir else { analyzer.skip(tsNs: ev.tsNs); return }
+    /// Attributes `ev` (which attribution must see, every event in order) and feeds the analyzer.
+    public func feed(_ ev: EventView, attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
+        switch adapt(ev, attribution: attribution, ownsNetns: analyzer.ownsNetns, keepsDetail: analyzer.keepsDetail(containerID:)) {
+        case .skipped: analyzer.skip(tsNs: ev.tsNs)
+        case .event(let e): analyzer.consume(e)
+        case .hostJoin(let e, let netns): if analyzer.ownsNetns(netns) { analyzer.consume(e) } else { analyzer.skip(tsNs: ev.tsNs) }
+        }
+    }
+
+    /// Attributes `ev` and makes its analysis value. `ownsNetns` nil: host joins that are not
+    /// an engine's come back as `.hostJoin` for the analyzer to decide; `keepsDetail`: whether
+    /// the container's events are still kept with their detail text.
+    public func adapt(_ ev: EventView, attribution: ContainerAttribution, ownsNetns: ((UInt32) -> Bool)?,
+                      keepsDetail: (String?) -> Bool) -> Adapted {
+        let found = attribution.attribute(ev)
+        let record = found.container, target = found.target
         let kind: AnalysisEvent.Kind
         switch ev.type {
         case .unshare: kind = .unshare
@@ -66,20 +83,25 @@ public final class AnalysisEventAdapter {
         case .umount: kind = .umount
         case .pivotRoot: kind = .pivotRoot
         case .exec: kind = .exec
-        case .cgroupMkdir: return
+        case .cgroupMkdir: return .skipped
         default: kind = .mountAPI
         }
-        if record == nil && target == nil {
+        var hostJoin: UInt32?
+        if record == nil && target == nil && !Self.isEngine(ev.comm) {
             // host noise stays cheap: only engine processes' calls, and joins of a network
             // namespace a container start uses, are kept
-            let joinsKnown = ev.type == .setns && analyzer.ownsNetns(UInt32(truncatingIfNeeded: ev.aux(1)))
-            guard joinsKnown || Self.isEngine(ev.comm) else {
-                analyzer.skip(tsNs: ev.tsNs)
-                return
+            guard ev.type == .setns else { return .skipped }
+            let netns = UInt32(truncatingIfNeeded: ev.aux(1))
+            if let ownsNetns {
+                guard ownsNetns(netns) else { return .skipped }
+            } else {
+                hostJoin = netns
             }
         }
-        analyzer.consume(make(ev, kind: kind, record: record, target: target, attribution: attribution,
-                              detail: analyzer.keepsDetail(containerID: record?.id)))
+        let e = make(ev, kind: kind, record: record, target: target, attribution: attribution,
+                     detail: keepsDetail(record?.id))
+        if let hostJoin { return .hostJoin(e, netns: hostJoin) }
+        return .event(e)
     }
 
     /// The analysis value of one event (`record`: its container; `target`: the one setns entered).

@@ -42,6 +42,14 @@ public final class StartupAnalyzer {
         file = fileNames.count - 1
     }
 
+    /// Events that follow belong to file `index` (a `beginFile` before): several files' events
+    /// merged by time come in turns.
+    public func switchTo(file index: Int) {
+        guard index != file else { return }
+        file = index
+        currentLastTs = lastTs[index] ?? 0
+    }
+
     /// A container the trace knows, whether or not its start is in it.
     public func noteKnown(_ c: AnalysisEvent.Container) {
         if let old = known[c.id] {
@@ -64,6 +72,9 @@ public final class StartupAnalyzer {
 
     /// Counts an event the adapter did not need to build (host noise).
     public func skip(tsNs: UInt64) { eventsRead &+= 1 }
+
+    /// Counts `count` such events at once.
+    public func skip(count: UInt64) { eventsRead &+= count }
 
     public func consume(_ e: AnalysisEvent) {
         eventsRead &+= 1
@@ -126,6 +137,8 @@ public final class StartupAnalyzer {
         var startups: [ContainerStartup] = []
         for id in order {
             guard let b = builders[id], b.hasStart else { continue }
+            // a name or image the file told after the container's first events (read in one pass)
+            if let k = known[id] { b.refresh(.init(id: k.id, name: k.name, image: k.image, runtime: b.container.runtime)) }
             startups.append(b.finish(lossWindows: lossWindows[b.file] ?? [], lostTotal: lostTotal[b.file] ?? 0,
                                      traceCut: cutFiles.contains(b.file)))
         }

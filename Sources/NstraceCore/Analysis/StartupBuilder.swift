@@ -128,7 +128,7 @@ final class StartupBuilder {
         eventCount += 1
     }
 
-    private func refresh(_ c: AnalysisEvent.Container) {
+    func refresh(_ c: AnalysisEvent.Container) {
         if c.name != nil && container.name == nil { container.name = c.name }
         if c.image != nil && container.image == nil { container.image = c.image }
         if c.runtime != container.runtime { container.runtime = c.runtime }

@@ -1,0 +1,180 @@
+import Foundation
+
+/// Several trace files analysed as one timeline: a k-way merge by timestamp. Each file is read,
+/// attributed (from that file alone) and made analysis events on its own thread, which hands
+/// them over in batches through a bounded channel; the calling thread takes, from the files
+/// whose next item is the earliest, one item at a time into the analyzer. Memory: a few
+/// batches per file, whatever the files' sizes.
+///
+/// The key is the event's timestamp as recorded (a file's own order); a `lost` record keeps
+/// its place after the file's events before it; host processes' joins are decided by the
+/// analyzer when they come out of the merge (it knows then which netns the starts own).
+enum MergedTraceAnalysis {
+    static let batchSize = 512
+    static let batchesInFlight = 4
+
+    enum Item: Sendable {
+        case event(AnalysisEvent, key: UInt64)
+        case hostJoin(AnalysisEvent, netns: UInt32, key: UInt64)
+        case lost(total: UInt64, key: UInt64)
+        /// The file's end: skipped events, known containers, trailer or cut, warnings.
+        case end(skipped: UInt64, known: [AnalysisEvent.Container], trailerLost: UInt64?, cut: Bool, warnings: [String])
+        case failed(TraceAnalysis.FileError, key: UInt64)
+
+        var key: UInt64 {
+            switch self {
+            case .event(_, let k), .hostJoin(_, _, let k), .lost(_, let k), .failed(_, let k): return k
+            case .end: return .max
+            }
+        }
+    }
+
+    /// `files` in the analyzer's file order (`beginFile` called for each). Returns the warnings.
+    static func run(_ files: [(String, TraceFileReader)], into analyzer: StartupAnalyzer,
+                    observe: ((Int, UInt64) -> Void)? = nil) throws(TraceAnalysis.FileError) -> [String] {
+        let channels = files.map { _ in BatchChannel<Item>(capacity: batchesInFlight) }
+        for (i, (name, reader)) in files.enumerated() {
+            let channel = channels[i], box = UncheckedBox(reader)
+            let thread = Thread { produce(name: name, reader: box.value, into: channel) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        defer {
+            // on an error, stop the others' readers and wait for their threads to leave
+            for c in channels { c.cancel() }
+            for c in channels { c.waitProducerExit() }
+        }
+        var heads: [ArraySlice<Item>] = Array(repeating: [], count: files.count)
+        var done = Array(repeating: false, count: files.count)
+        var warnings: [[String]] = Array(repeating: [], count: files.count)
+        while true {
+            var best = -1, bestKey = UInt64.max
+            for i in heads.indices where !done[i] {
+                if heads[i].isEmpty { heads[i] = channels[i].take()[...] }
+                guard let k = heads[i].first?.key else { done[i] = true; continue } // its reader was stopped
+                if best < 0 || k < bestKey { best = i; bestKey = k }
+            }
+            guard best >= 0 else { break }
+            let item = heads[best].removeFirst()
+            observe?(best, bestKey)
+            analyzer.switchTo(file: best)
+            switch item {
+            case .event(let e, _):
+                analyzer.consume(e)
+            case .hostJoin(let e, let netns, _):
+                if analyzer.ownsNetns(netns) { analyzer.consume(e) } else { analyzer.skip(count: 1) }
+            case .lost(let total, _):
+                analyzer.noteLost(total: total)
+            case .end(let skipped, let known, let trailerLost, let cut, let w):
+                analyzer.skip(count: skipped)
+                for c in known { analyzer.noteKnown(c) }
+                analyzer.endFile(trailerLost: trailerLost, cut: cut)
+                warnings[best] = w
+                done[best] = true
+            case .failed(let error, _):
+                throw error
+            }
+        }
+        return warnings.flatMap { $0 }
+    }
+
+    /// The producer: one file, on its own thread.
+    private static func produce(name: String, reader: TraceFileReader, into channel: BatchChannel<Item>) {
+        defer { channel.producerExited() }
+        let source = TraceFileAnalysisSource(name: name)
+        var batch: [Item] = []
+        batch.reserveCapacity(batchSize)
+        var key: UInt64 = 0, skipped: UInt64 = 0
+        func put(_ item: Item) throws {
+            batch.append(item)
+            if batch.count >= batchSize {
+                guard channel.put(batch) else { throw Cancelled() }
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        do {
+            try reader.forEach { item in
+                switch item {
+                case .metadata(let m):
+                    if let total = source.apply(m) { try put(.lost(total: total, key: key)) }
+                case .event(let ev):
+                    if ev.tsNs > key { key = ev.tsNs }
+                    switch source.adapter.adapt(ev, attribution: source.replay.attribution, ownsNetns: nil, keepsDetail: { _ in true }) {
+                    case .skipped: skipped &+= 1
+                    case .event(let e): try put(.event(e, key: key))
+                    case .hostJoin(let e, let netns): try put(.hostJoin(e, netns: netns, key: key))
+                    }
+                }
+            }
+        } catch is Cancelled {
+            return
+        } catch {
+            batch.append(.failed(source.fileError(error), key: key))
+            _ = channel.put(batch)
+            return
+        }
+        batch.append(.end(skipped: skipped, known: source.knownContainers, trailerLost: reader.trailer?.lost.total,
+                          cut: reader.wasCut, warnings: TraceFileAnalysisSource.warnings(of: reader, name: name)))
+        _ = channel.put(batch)
+    }
+
+    private struct Cancelled: Error {}
+}
+
+/// A value handed to one other thread, which alone uses it from then on.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A bounded queue of batches between one producer thread and one consumer thread.
+final class BatchChannel<T: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [[T]] = []
+    private let capacity: Int
+    private var cancelled = false
+    private var exited = false
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Blocks while the queue is full; false when the consumer gave up.
+    func put(_ batch: [T]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= capacity && !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        queue.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    /// Blocks until a batch comes; empty once the producer has exited and everything was taken.
+    func take() -> [T] {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !exited { condition.wait() }
+        guard !queue.isEmpty else { return [] }
+        condition.broadcast()
+        return queue.removeFirst()
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func producerExited() {
+        condition.lock()
+        exited = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitProducerExit() {
+        condition.lock()
+        while !exited { condition.wait() }
+        condition.unlock()
+    }
+}
