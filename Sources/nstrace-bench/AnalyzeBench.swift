@@ -47,7 +47,7 @@ func partAnalyze(quick: Bool) throws(BenchError) -> Double {
                    ">= \(grouped(analyzeGoal))/s", rate >= analyzeGoal ? "yes" : "NO"])
         if bytes == 0 { throw BenchError("empty reports") }
     }
-    table.note("events/CPU-s: events in the file over the thread's CPU time for reading it (twice: names first), analysing it and rendering the three reports.")
+    table.note("events/CPU-s: events in the file over the thread's CPU time for reading it (once), analysing it and rendering the three reports.")
     table.print()
     return worst
 }
