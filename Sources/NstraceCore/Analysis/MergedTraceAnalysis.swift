@@ -1,4 +1,3 @@
-import Foundation
 
 /// Several trace files analysed as one timeline: a k-way merge by timestamp. Each file is read,
 /// attributed (from that file alone) and made analysis events on its own thread, which hands
@@ -35,9 +34,12 @@ enum MergedTraceAnalysis {
         let channels = files.map { _ in BatchChannel<Item>(capacity: batchesInFlight) }
         for (i, (name, reader)) in files.enumerated() {
             let channel = channels[i], box = UncheckedBox(reader)
-            let thread = Thread { produce(name: name, reader: box.value, into: channel) }
-            thread.stackSize = 1 << 20
-            thread.start()
+            guard startDetachedThread(stackSize: 1 << 20, { produce(name: name, reader: box.value, into: channel) }) else {
+                // stop the readers already started before giving up
+                for c in channels[..<i] { c.cancel() }
+                for c in channels[..<i] { c.waitProducerExit() }
+                throw TraceAnalysis.FileError(file: name, message: "cannot start a reader thread (too many files?)")
+            }
         }
         defer {
             // on an error, stop the others' readers and wait for their threads to leave
@@ -129,7 +131,7 @@ struct UncheckedBox<T>: @unchecked Sendable {
 
 /// A bounded queue of batches between one producer thread and one consumer thread.
 final class BatchChannel<T: Sendable>: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = PosixCondition()
     private var queue: [[T]] = []
     private let capacity: Int
     private var cancelled = false
