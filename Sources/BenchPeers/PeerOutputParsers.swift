@@ -3,7 +3,7 @@
 // Formats as captured here (strace 6.1, perf 6.1, bpftrace 0.17); samples in Tests/BenchPeersTests.
 
 public enum StraceOutput {
-    /// `strace -f -o FILE` lines: "PID name(args) = ret", "PID name(args <unfinished ...>",
+    /// `strace -f -o FILE` lines: "PID name(args) = ret" (the pid padded to five columns), "PID name(args <unfinished ...>",
     /// "PID <... name resumed>...) = ret", "PID +++ exited with 0 +++", "PID --- SIGCHLD {...} ---".
     /// A call counts once: complete, or at its "resumed" line. strace traces only the command's
     /// own process tree, so there is nothing to filter.
@@ -11,7 +11,8 @@ public enum StraceOutput {
         var counts = PeerCounts()
         for line in lines(text) {
             guard let space = line.firstIndex(of: " "), leadingInt(line) != nil else { continue }
-            let body = line[line.index(after: space)...]
+            // strace pads the pid to five columns: "2704  unshare(...)" has two spaces
+            let body = line[space...].drop(while: { $0 == " " })
             if body.hasPrefix("+++") || body.hasPrefix("---") { continue }
             if body.hasPrefix("<... ") {
                 let name = body.dropFirst(5).prefix(while: { $0 != " " })

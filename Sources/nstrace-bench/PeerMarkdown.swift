@@ -21,7 +21,7 @@ extension PeerResults {
         md += "- load: other processes used " + others.map { fixed($0, 2) }.joined(separator: ", ") + " CPUs during the rounds (tracers excluded)\n"
         for (tool, v) in versions { md += "- \(tool): \(v)\n" }
         md += "\n## Cost against other tracers\n\n"
-        md += "Each round runs every workload untraced, then under each tracer in turn; a ratio is a traced run's wall time "
+        md += "Each round runs every workload untraced and under each tracer in turn (each round starts one place further along that list); a ratio is a traced run's wall time "
             + "over the untraced run of the same round (\(rounds) rounds: median and range). "
             + "Events seen count only the workload's own processes (by comm; strace traces only them), worst and best round. "
             + "Tracer CPU is the tracer's own CPU time during the run; peak RSS is its VmHWM (reset before each workload), "

@@ -47,6 +47,25 @@ final class StraceOutputTests: XCTestCase {
         XCTAssertEqual(c.unparsed, 0)
     }
 
+    // Pids under 10000: strace pads the pid column to five characters (captured from
+    // `nstrace-bench --parts 8`, whose strace rows read 0 events in such rounds before).
+    let shortPidSample = """
+    2703  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7fe26231ff90) = 2704
+    2704  unshare(CLONE_NEWUTS)             = 0
+    2703  --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=2704, si_uid=0, si_status=0, si_utime=0, si_stime=0} ---
+    2704  +++ exited with 0 +++
+    981   setns(3, CLONE_NEWNET <unfinished ...>
+    982   umount2("/tmp/nstrace-bench-mnt", 0) = 0
+    981   <... setns resumed>)              = 0
+
+    """
+
+    func testPaddedShortPidsAreCounted() {
+        let c = StraceOutput.count(shortPidSample)
+        XCTAssertEqual(c.events, ["clone": 1, "unshare": 1, "setns": 1, "umount": 1])
+        XCTAssertEqual(c.unparsed, 0)
+    }
+
     func testGarbageIsUnparsedNotCounted() {
         let c = StraceOutput.count("123 <... what\n456 (nothing\nnot a line\n")
         XCTAssertEqual(c.events, [:])
