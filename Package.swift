@@ -36,13 +36,19 @@ let package = Package(
         // Makes the exact syscalls the integration tests expect to see (C: no runtime threads).
         .executableTarget(name: "nstrace-testdriver"),
         // make bench: its own benchmarks (decode+format, trace file), the tracer's, and other tracers'.
-        .executableTarget(name: "nstrace-bench", dependencies: ["NstraceCore", "NstraceABI", "BenchPeers"]),
+        .executableTarget(name: "nstrace-bench", dependencies: ["NstraceCore", "NstraceABI", "BenchPeers", "EventRecords"]),
+        // Ring-buffer records built byte by byte: the unit tests' input and the benchmarks'
+        // synthetic workloads (never a dependency of the product).
+        .target(name: "EventRecords", dependencies: ["NstraceCore", "NstraceABI"]),
         // make bench: the other tracers' output parsers and the bpftrace script (unit-tested).
         .target(name: "BenchPeers"),
-        .testTarget(name: "NstraceCoreTests", dependencies: ["NstraceCore", "NstraceABI"]),
-        .testTarget(name: "NstraceIntegrationTests", dependencies: ["NstraceCore"]),
+        // The tests' one way to run nstrace (and its test driver) and to parse its JSON; never
+        // a dependency of the product.
+        .target(name: "NstraceTestSupport", path: "Tests/NstraceTestSupport"),
+        .testTarget(name: "NstraceCoreTests", dependencies: ["NstraceCore", "NstraceABI", "EventRecords"]),
+        .testTarget(name: "NstraceIntegrationTests", dependencies: ["NstraceCore", "NstraceTestSupport"]),
         .testTarget(name: "BenchPeersTests", dependencies: ["BenchPeers"]),
         // Real runtimes (runc, crun, containerd, dockerd, podman) driven by runtimes.sh.
-        .testTarget(name: "NstraceContainerTests", dependencies: [], exclude: ["runtimes.sh"]),
+        .testTarget(name: "NstraceContainerTests", dependencies: ["NstraceTestSupport"], exclude: ["runtimes.sh"]),
     ]
 )

@@ -1,7 +1,28 @@
-/// Named fields of the calls whose args[] / aux[] mean different things per event type (the
-/// ABI header's table of their meaning, in Swift): attribution, filters and exporters read
-/// these, not positions. Each is a small value read from the record on access (no copy of
-/// the record, no allocation); read the one that matches `type`.
+/// The decoder's named fields of every call (the ABI header's table of what args[] and aux[]
+/// mean per event type, in Swift): formatters, exporters, attribution, filters and the
+/// analysis read these, never a position. Each is a small value read from the record on
+/// access (no copy of the record, no allocation); read the one that matches `type`.
+/// This file: the namespace calls and the kernel side's own records; MountCalls.swift: the
+/// mount family. pivot_root has only its two string slots.
+
+/// unshare(flags).
+public struct UnshareCall {
+    /// CLONE_* flags.
+    public let flags: UInt64
+}
+
+/// clone(flags, newsp, parent_tid, child_tid, tls) and clone3(uargs, size), whose
+/// struct clone_args the kernel side read.
+public struct CloneCall {
+    /// The CLONE_* flags (clone: without the exit-signal byte, CSIGNAL).
+    public let flags: UInt64
+    /// The flags as passed: clone's flags argument (exit signal included), clone3's clone_args.flags.
+    public let rawFlags: UInt64
+    /// The signal the parent gets when the child exits (0: none).
+    public let exitSignal: UInt64
+    /// The child's host pid; 0 when the call failed.
+    public let childPID: UInt64
+}
 
 /// setns(fd, nstype), with what the kernel side found out about the fd.
 public struct SetnsCall {
@@ -18,40 +39,6 @@ public struct SetnsCall {
     public let targetInode: UInt32
     /// For a pidfd, the target process's host pid; else 0.
     public let targetPID: UInt32
-}
-
-/// fsconfig(fd, cmd, key, value, aux)'s command (linux/mount.h FSCONFIG_*).
-public enum FsconfigCommand: UInt64, CaseIterable, Sendable {
-    case setFlag = 0, setString = 1, setBinary = 2, setPath = 3, setPathEmpty = 4, setFD = 5
-    case create = 6, reconfigure = 7, createExclusive = 8
-
-    /// SET_STRING, SET_PATH, SET_PATH_EMPTY: `value` is a string the kernel side read.
-    public var hasStringValue: Bool { self == .setString || self == .setPath || self == .setPathEmpty }
-    /// SET_PATH, SET_PATH_EMPTY: `aux` is the dfd the path is relative to.
-    public var takesDirectoryFD: Bool { self == .setPath || self == .setPathEmpty }
-}
-
-public struct FsconfigCall {
-    public let fd: Int32
-    /// nil for a command number this version does not know (`rawCommand` has it).
-    public let command: FsconfigCommand?
-    public let rawCommand: UInt64
-    /// The aux argument: a dfd (SET_PATH*), a length (SET_BINARY), an fd (SET_FD).
-    public let aux: Int32
-}
-
-/// mount_setattr(dfd, path, flags, uattr, usize), with struct mount_attr read by the kernel side.
-public struct MountSetattrCall {
-    /// MOUNT_ATTR_IDMAP (linux/mount.h): the call maps ids through `usernsFD`.
-    public static let idmapFlag: UInt64 = 0x10_0000
-
-    public let dfd: Int32
-    public let flags: UInt64
-    public let attrSet: UInt64
-    public let attrClr: UInt64
-    public let propagation: UInt64
-    /// The user namespace fd of an idmapped mount (with MOUNT_ATTR_IDMAP only).
-    public let usernsFD: Int32?
 }
 
 /// exec inside a container runtime's process tree (not a syscall record: the kernel side's).
@@ -71,24 +58,23 @@ public struct CgroupMkdirRecord {
 }
 
 extension EventView {
+    /// For an unshare event.
+    public var unshare: UnshareCall { UnshareCall(flags: arg(0)) }
+
+    /// For a clone or clone3 event.
+    public var clone: CloneCall {
+        let isClone = type == .clone
+        let raw = isClone ? arg(0) : aux(0)
+        return CloneCall(flags: isClone ? raw & ~FlagNames.cloneSignalMask : raw, rawFlags: raw,
+                         exitSignal: isClone ? raw & FlagNames.cloneSignalMask : aux(1), childPID: childHostPID)
+    }
+
     /// For a setns event.
     public var setns: SetnsCall {
         let pidfd = aux(3) == 1
         return SetnsCall(fd: intArg(0), nstype: arg(1), viaPidfd: pidfd, targetType: aux(0),
                          targetInode: pidfd ? 0 : UInt32(truncatingIfNeeded: aux(1)),
                          targetPID: pidfd ? UInt32(truncatingIfNeeded: aux(2)) : 0)
-    }
-
-    /// For an fsconfig event.
-    public var fsconfig: FsconfigCall {
-        FsconfigCall(fd: intArg(0), command: FsconfigCommand(rawValue: arg(1)), rawCommand: arg(1), aux: intArg(4))
-    }
-
-    /// For a mount_setattr event.
-    public var mountSetattr: MountSetattrCall {
-        let set = aux(0)
-        return MountSetattrCall(dfd: intArg(0), flags: arg(2), attrSet: set, attrClr: aux(1), propagation: aux(2),
-                                usernsFD: set & MountSetattrCall.idmapFlag != 0 ? Int32(truncatingIfNeeded: aux(3)) : nil)
     }
 
     /// For an exec record.
@@ -104,15 +90,21 @@ extension EventView {
 
 extension EventView {
     /// clone/clone3: the child's host pid (aux[2]), or ret when aux[2] is 0; 0 on failure.
-    public var childPid: UInt64 {
+    fileprivate var childHostPID: UInt64 {
         guard type == .clone || type == .clone3, !failed else { return 0 }
         let a = aux(2)
         return a != 0 ? a : (ret > 0 ? UInt64(ret) : 0)
     }
 
-    /// mount_setattr resets atime to relatime: attr_clr has all of MOUNT_ATTR__ATIME and
-    /// attr_set none of it (MOUNT_ATTR_RELATIME is 0, so it is otherwise invisible).
-    public var setsRelatime: Bool {
-        type == .mountSetattr && aux(1) & 0x70 == 0x70 && aux(0) & 0x70 == 0
+    /// The CLONE_NEW* flags a call names: unshare's and clone*'s CLONE_* flags (clone's
+    /// without the exit signal), setns's nstype; 0 for other events.
+    @inline(__always)
+    public var cloneFlags: UInt64 {
+        switch type {
+        case .unshare: unshare.flags
+        case .clone, .clone3: clone.flags
+        case .setns: setns.nstype
+        default: 0
+        }
     }
 }

@@ -166,23 +166,26 @@ public struct EventView {
     @inlinable public var cpu: UInt32 { header.cpu }
     @inlinable public var size: Int { Int(header.size) }
 
+    // args[] and aux[] mean something different per event type: only the decoder's named
+    // fields (EventCalls.swift, MountCalls.swift) read them by position.
+
     /// Raw syscall argument `i` (0...5).
     @inlinable
-    public func arg(_ i: Int) -> UInt64 {
+    func arg(_ i: Int) -> UInt64 {
         precondition(i >= 0 && i < 6, "arg index out of range")
         return bytes.loadUnaligned(fromByteOffset: EventLayout.args + 8 * i, as: UInt64.self)
     }
 
     /// Kernel-derived value `i` (0...3); meaning per event type, see nstrace_abi.h.
     @inlinable
-    public func aux(_ i: Int) -> UInt64 {
+    func aux(_ i: Int) -> UInt64 {
         precondition(i >= 0 && i < 4, "aux index out of range")
         return bytes.loadUnaligned(fromByteOffset: EventLayout.aux + 8 * i, as: UInt64.self)
     }
 
     /// Argument `i` as the C `int` the syscall takes (fds, dfds: low 32 bits, signed).
     @inlinable
-    public func intArg(_ i: Int) -> Int32 { Int32(truncatingIfNeeded: arg(i)) }
+    func intArg(_ i: Int) -> Int32 { Int32(truncatingIfNeeded: arg(i)) }
 
     /// Namespace inode in slot `slot` after the call (for clone*: the child's).
     @inlinable

@@ -13,13 +13,6 @@ public enum FlagPiece: Equatable, Sendable {
         }
     }
 
-    public var string: String {
-        switch self {
-        case .name(let s): return s.description
-        case .unknown(let v): return "0x" + String(v, radix: 16)
-        }
-    }
-
     func append(into out: inout OutputBuffer) {
         switch self {
         case .name(let s): out.append(s)
@@ -58,20 +51,6 @@ public struct FlagTable: Sendable {
             rest &= ~e.mask
         }
         if rest != 0 { body(.unknown(rest)) }
-    }
-
-    public func pieces(_ value: UInt64) -> [FlagPiece] {
-        var r: [FlagPiece] = []
-        forEach(value) { r.append($0) }
-        return r
-    }
-
-    /// Names (leftover bits as "0x…"), for tests and the CLI; not the hot path.
-    public func names(_ value: UInt64) -> [String] { pieces(value).map(\.string) }
-
-    /// Names joined with "|"; "0" for 0.
-    public func string(_ value: UInt64) -> String {
-        value == 0 ? "0" : names(value).joined(separator: "|")
     }
 
     /// Appends names joined with "|" ("0" for 0).
@@ -302,17 +281,8 @@ public enum FlagNames {
         if nstype == 0 { out.append("any") } else { namespaceTable.append(nstype, into: &out) }
     }
 
-    // MARK: String forms (CLI, tests; these allocate)
-
-    /// "CLONE_NEWNS|CLONE_NEWNET"; for `.clone` the low byte is the exit signal and comes
-    /// last ("CLONE_NEWPID|SIGCHLD"); for `.clone3` pass the exit signal separately.
-    public static func clone(_ flags: UInt64, syscall: CloneSyscall = .unshare, exitSignal: UInt64 = 0) -> String {
-        var out = OutputBuffer(capacity: 256)
-        appendClone(flags, syscall: syscall, exitSignal: exitSignal, into: &out)
-        return out.string
-    }
-
-    /// The text form of `clone(_:syscall:exitSignal:)`, appended.
+    /// "CLONE_NEWNS|CLONE_NEWNET"; for `.clone` the low byte of `flags` is the exit signal and
+    /// comes last ("CLONE_NEWPID|SIGCHLD"); for `.clone3` pass the exit signal separately.
     public static func appendClone(_ flags: UInt64, syscall: CloneSyscall, exitSignal: UInt64 = 0, into out: inout OutputBuffer) {
         let bits = syscall == .clone ? flags & ~cloneSignalMask : flags
         let sig = syscall == .clone ? flags & cloneSignalMask : exitSignal
@@ -321,66 +291,6 @@ public enum FlagNames {
         if sig != 0 {
             if bits != 0 { out.append(byte: 0x7C) }
             appendSignal(sig, into: &out)
-        }
-    }
-
-    public static func mount(_ flags: UInt64) -> String { mountTable.string(stripMountMagic(flags)) }
-    public static func umount(_ flags: UInt64) -> String { umountTable.string(flags) }
-    public static func mountAttr(_ attr: UInt64) -> String { mountAttrTable.string(attr) }
-    public static func moveMount(_ flags: UInt64) -> String { moveMountTable.string(flags) }
-    public static func fsopen(_ flags: UInt64) -> String { fsopenTable.string(flags) }
-    public static func fsmount(_ flags: UInt64) -> String { fsmountTable.string(flags) }
-    public static func openTree(_ flags: UInt64) -> String { openTreeTable.string(flags) }
-    public static func mountSetattr(_ flags: UInt64) -> String { atTable.string(flags) }
-    public static func propagation(_ value: UInt64) -> String { propagationTable.string(value) }
-    /// "any" for 0.
-    public static func setnsType(_ nstype: UInt64) -> String { nstype == 0 ? "any" : namespaceTable.string(nstype) }
-    public static func fsconfigCommand(_ cmd: UInt64) -> String { fsconfigCommandName(cmd).map(\.description) ?? String(cmd) }
-    public static func signal(_ sig: UInt64) -> String {
-        var out = OutputBuffer(capacity: 64)
-        appendSignal(sig, into: &out)
-        return out.string
-    }
-}
-
-extension EventView {
-    /// The CLONE_* flags of unshare (args[0]), clone (args[0] without the CSIGNAL byte) and
-    /// clone3 (clone_args.flags, aux[0]); the nstype of setns (args[1]); 0 for other events.
-    @inline(__always)
-    public var cloneFlags: UInt64 {
-        switch type {
-        case .unshare: arg(0)
-        case .clone: arg(0) & ~FlagNames.cloneSignalMask
-        case .clone3: aux(0)
-        case .setns: arg(1)
-        default: 0
-        }
-    }
-
-    /// The child's exit signal for clone (args[0] & CSIGNAL) and clone3 (aux[1]); else 0.
-    @inline(__always)
-    public var exitSignal: UInt64 {
-        switch type {
-        case .clone: arg(0) & FlagNames.cloneSignalMask
-        case .clone3: aux(1)
-        default: 0
-        }
-    }
-
-    /// The event's main flags argument and its name table (JSON `flags`); nil for events
-    /// without one (pivot_root, fsconfig).
-    public var primaryFlags: (table: FlagTable, value: UInt64)? {
-        switch type {
-        case .unshare, .clone, .clone3: return (FlagNames.cloneTable, cloneFlags)
-        case .setns: return (FlagNames.namespaceTable, arg(1))
-        case .mount: return (FlagNames.mountTable, FlagNames.stripMountMagic(arg(3)))
-        case .umount: return (FlagNames.umountTable, arg(1))
-        case .fsopen: return (FlagNames.fsopenTable, arg(1))
-        case .fsmount: return (FlagNames.fsmountTable, arg(1))
-        case .moveMount: return (FlagNames.moveMountTable, arg(4))
-        case .openTree: return (FlagNames.openTreeTable, arg(2))
-        case .mountSetattr: return (FlagNames.atTable, arg(2))
-        case .pivotRoot, .fsconfig, .exec, .cgroupMkdir: return nil
         }
     }
 }

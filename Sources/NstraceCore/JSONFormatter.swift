@@ -20,11 +20,11 @@ public struct JSONFormatter {
         return out.string
     }
 
-    /// `,"ns":{"mnt":` … — the key prefixes of the ns objects, index = slot.
-    static let nsKeys: [StaticString] = [
-        "\"mnt\":", ",\"net\":", ",\"pid\":", ",\"uts\":", ",\"ipc\":", ",\"user\":",
-        ",\"cgroup\":", ",\"time\":", ",\"pid_for_children\":", ",\"time_for_children\":",
-    ]
+    /// `"mnt":`, `,"net":` … — the members of the `ns` object, index = slot: NamespaceSlot's
+    /// JSON keys, quoted once here rather than piece by piece per event.
+    static let nsMembers: [[UInt8]] = NamespaceSlot.allCases.map { slot in
+        Array(((slot.index == 0 ? "\"" : ",\"") + slot.name + "\":").utf8)
+    }
 
     /// Appends one object and a newline.
     @inline(__always)
@@ -63,7 +63,7 @@ public struct JSONFormatter {
 
         out.append(",\"ns\":{")
         for s in 0..<NamespaceSlot.count {
-            out.append(Self.nsKeys[s])
+            out.append(Self.nsMembers[s])
             out.appendDecimal(ev.ns(s))
         }
         out.append("},\"ns_before\":{")
@@ -127,10 +127,18 @@ public struct JSONFormatter {
 
     /// The names of the event's main flags argument, as a JSON array.
     static func appendFlags(_ ev: EventView, into out: inout OutputBuffer) {
-        if let (table, value) = ev.primaryFlags {
-            table.appendJSONArray(value, into: &out)
-        } else {
-            out.append("[]")
+        switch ev.type {
+        case .unshare: FlagNames.cloneTable.appendJSONArray(ev.unshare.flags, into: &out)
+        case .clone, .clone3: FlagNames.cloneTable.appendJSONArray(ev.clone.flags, into: &out)
+        case .setns: FlagNames.namespaceTable.appendJSONArray(ev.setns.nstype, into: &out)
+        case .mount: FlagNames.mountTable.appendJSONArray(ev.mount.flags, into: &out)
+        case .umount: FlagNames.umountTable.appendJSONArray(ev.umount.flags, into: &out)
+        case .fsopen: FlagNames.fsopenTable.appendJSONArray(ev.fsopen.flags, into: &out)
+        case .fsmount: FlagNames.fsmountTable.appendJSONArray(ev.fsmount.flags, into: &out)
+        case .moveMount: FlagNames.moveMountTable.appendJSONArray(ev.moveMount.flags, into: &out)
+        case .openTree: FlagNames.openTreeTable.appendJSONArray(ev.openTree.flags, into: &out)
+        case .mountSetattr: FlagNames.atTable.appendJSONArray(ev.mountSetattr.flags, into: &out)
+        case .pivotRoot, .fsconfig, .exec, .cgroupMkdir: out.append("[]")
         }
     }
 
@@ -140,7 +148,7 @@ public struct JSONFormatter {
         switch ev.type {
         case .unshare:
             out.append("\"flags_raw\":")
-            out.appendDecimal(ev.arg(0))
+            out.appendDecimal(ev.unshare.flags)
 
         case .setns:
             let call = ev.setns
@@ -167,10 +175,11 @@ public struct JSONFormatter {
             if call.targetPID != 0 { out.appendDecimal(call.targetPID) } else { out.append("null") }
 
         case .clone, .clone3:
+            let call = ev.clone
             out.append("\"flags_raw\":")
-            out.appendDecimal(ev.type == .clone ? ev.arg(0) : ev.aux(0))
+            out.appendDecimal(call.rawFlags)
             out.append(",\"exit_signal\":")
-            let sig = ev.exitSignal
+            let sig = call.exitSignal
             if sig == 0 {
                 out.append("null")
             } else {
@@ -179,7 +188,7 @@ public struct JSONFormatter {
                 out.append(byte: 0x22)
             }
             out.append(",\"child_pid\":")
-            let child = ev.childPid
+            let child = call.childPID
             if child == 0 { out.append("null") } else { out.appendDecimal(child) }
 
         case .mount:
@@ -188,12 +197,12 @@ public struct JSONFormatter {
             appendStringMember("fstype", ev, 2, into: &out)
             appendStringMember("data", ev, 3, into: &out)
             out.append(",\"flags_raw\":")
-            out.appendDecimal(ev.arg(3))
+            out.appendDecimal(ev.mount.rawFlags)
 
         case .umount:
             appendStringMember("target", ev, 0, first: true, into: &out)
             out.append(",\"flags_raw\":")
-            out.appendDecimal(ev.arg(1))
+            out.appendDecimal(ev.umount.flags)
 
         case .pivotRoot:
             appendStringMember("new_root", ev, 0, first: true, into: &out)
@@ -202,7 +211,7 @@ public struct JSONFormatter {
         case .fsopen:
             appendStringMember("fsname", ev, 0, first: true, into: &out)
             out.append(",\"flags_raw\":")
-            out.appendDecimal(ev.arg(1))
+            out.appendDecimal(ev.fsopen.flags)
 
         case .fsconfig:
             let call = ev.fsconfig
@@ -221,31 +230,34 @@ public struct JSONFormatter {
             out.appendDecimal(call.aux)
 
         case .fsmount:
+            let call = ev.fsmount
             out.append("\"fs_fd\":")
-            out.appendDecimal(ev.intArg(0))
+            out.appendDecimal(call.fsFD)
             out.append(",\"flags_raw\":")
-            out.appendDecimal(ev.arg(1))
+            out.appendDecimal(call.flags)
             out.append(",\"attr_flags\":")
-            FlagNames.mountAttrTable.appendJSONArray(ev.arg(2), into: &out)
+            FlagNames.mountAttrTable.appendJSONArray(call.attrFlags, into: &out)
             out.append(",\"attr_flags_raw\":")
-            out.appendDecimal(ev.arg(2))
+            out.appendDecimal(call.attrFlags)
 
         case .moveMount:
+            let call = ev.moveMount
             out.append("\"from_dfd\":")
-            out.appendDecimal(ev.intArg(0))
+            out.appendDecimal(call.fromDfd)
             appendStringMember("from_path", ev, 0, into: &out)
             out.append(",\"to_dfd\":")
-            out.appendDecimal(ev.intArg(2))
+            out.appendDecimal(call.toDfd)
             appendStringMember("to_path", ev, 1, into: &out)
             out.append(",\"flags_raw\":")
-            out.appendDecimal(ev.arg(4))
+            out.appendDecimal(call.flags)
 
         case .openTree:
+            let call = ev.openTree
             out.append("\"dfd\":")
-            out.appendDecimal(ev.intArg(0))
+            out.appendDecimal(call.dfd)
             appendStringMember("filename", ev, 0, into: &out)
             out.append(",\"flags_raw\":")
-            out.appendDecimal(ev.arg(2))
+            out.appendDecimal(call.flags)
 
         case .mountSetattr:
             let call = ev.mountSetattr
@@ -256,7 +268,7 @@ public struct JSONFormatter {
             out.append(",\"flags_raw\":")
             out.appendDecimal(call.flags)
             out.append(",\"attr_set\":")
-            if ev.setsRelatime {
+            if call.setsRelatime {
                 // the table never names 0; add MOUNT_ATTR_RELATIME explicitly
                 out.append(byte: 0x5B)
                 var first = true

@@ -23,7 +23,7 @@ public final class MountContexts {
     /// What move_mount `ev` moves, when its source is a mount fd this process made.
     public func mounted(by ev: EventView) -> Context? {
         guard ev.type == .moveMount, ev.stringLength(0) == 0 else { return nil }
-        return mounts[Key(pid: ev.pid, fd: ev.intArg(0))]
+        return mounts[Key(pid: ev.pid, fd: ev.moveMount.fromDfd)]
     }
 
     public func learn(_ ev: EventView) {
@@ -34,12 +34,13 @@ public final class MountContexts {
             put(&contexts, Key(pid: ev.pid, fd: Int32(truncatingIfNeeded: ev.ret)), Context(fstype: Array(ev.string(0)), source: nil))
         case .fsconfig:
             // FSCONFIG_SET_STRING "source"
-            let key = Key(pid: ev.pid, fd: ev.intArg(0))
-            guard ev.arg(1) == 1, ev.string(0).elementsEqual("source".utf8), !ev.isTruncated(slot: 1),
+            let call = ev.fsconfig
+            let key = Key(pid: ev.pid, fd: call.fd)
+            guard call.command == .setString, ev.string(0).elementsEqual("source".utf8), !ev.isTruncated(slot: 1),
                   contexts[key] != nil else { return }
             contexts[key]?.source = Array(ev.string(1))
         case .fsmount:
-            guard let c = contexts[Key(pid: ev.pid, fd: ev.intArg(0))] else { return }
+            guard let c = contexts[Key(pid: ev.pid, fd: ev.fsmount.fsFD)] else { return }
             put(&mounts, Key(pid: ev.pid, fd: Int32(truncatingIfNeeded: ev.ret)), c)
         case .openTree:
             let arg = PathArgument.forSlot(0, of: .openTree)

@@ -108,7 +108,7 @@ public struct TextFormatter {
     func appendDetail(_ ev: EventView, into out: inout OutputBuffer) {
         switch ev.type {
         case .unshare:
-            FlagNames.appendClone(ev.arg(0), syscall: .unshare, into: &out)
+            FlagNames.appendClone(ev.unshare.flags, syscall: .unshare, into: &out)
             appendNsChanges(ev, into: &out)
             appendResult(ev, into: &out)
 
@@ -149,10 +149,11 @@ public struct TextFormatter {
             appendResult(ev, into: &out)
 
         case .clone, .clone3:
-            FlagNames.appendClone(ev.cloneFlags, syscall: .clone3, exitSignal: ev.exitSignal, into: &out)
+            let call = ev.clone
+            FlagNames.appendClone(call.flags, syscall: .clone3, exitSignal: call.exitSignal, into: &out)
             if !ev.failed {
                 out.append(" child=")
-                out.appendDecimal(ev.childPid)
+                out.appendDecimal(call.childPID)
             }
             appendNsChanges(ev, into: &out)
             appendResult(ev, always: false, showSuccess: false, into: &out)
@@ -167,7 +168,7 @@ public struct TextFormatter {
                 out.append(" type ")
                 appendString(ev, 2, quote: false, into: &out)
             }
-            appendFlags(FlagNames.mountTable, FlagNames.stripMountMagic(ev.arg(3)), into: &out)
+            appendFlags(FlagNames.mountTable, ev.mount.flags, into: &out)
             if !ev.stringIsNull(slot: 3) && (ev.stringLength(3) > 0 || ev.stringFault(slot: 3)) {
                 out.append(" data=")
                 appendString(ev, 3, quote: true, into: &out)
@@ -176,7 +177,7 @@ public struct TextFormatter {
 
         case .umount:
             appendString(ev, 0, quote: false, into: &out)
-            appendFlags(FlagNames.umountTable, ev.arg(1), into: &out)
+            appendFlags(FlagNames.umountTable, ev.umount.flags, into: &out)
             appendResult(ev, into: &out)
 
         case .pivotRoot:
@@ -188,7 +189,7 @@ public struct TextFormatter {
 
         case .fsopen:
             appendString(ev, 0, quote: true, into: &out)
-            appendFlags(FlagNames.fsopenTable, ev.arg(1), into: &out)
+            appendFlags(FlagNames.fsopenTable, ev.fsopen.flags, into: &out)
             appendResult(ev, always: true, into: &out)
 
         case .fsconfig:
@@ -224,33 +225,36 @@ public struct TextFormatter {
             appendResult(ev, into: &out)
 
         case .fsmount:
+            let call = ev.fsmount
             out.append("fs_fd=")
-            out.appendDecimal(ev.intArg(0))
-            appendFlags(FlagNames.fsmountTable, ev.arg(1), into: &out)
-            if ev.arg(2) != 0 {
+            out.appendDecimal(call.fsFD)
+            appendFlags(FlagNames.fsmountTable, call.flags, into: &out)
+            if call.attrFlags != 0 {
                 out.append(" attr=")
-                FlagNames.mountAttrTable.append(ev.arg(2), into: &out)
+                FlagNames.mountAttrTable.append(call.attrFlags, into: &out)
             }
             appendResult(ev, always: true, into: &out)
 
         case .moveMount:
+            let call = ev.moveMount
             out.append("from fd=")
-            appendDfd(ev.intArg(0), into: &out)
+            appendDfd(call.fromDfd, into: &out)
             out.append(byte: 0x20)
             appendString(ev, 0, quote: true, into: &out)
             out.append(" to fd=")
-            appendDfd(ev.intArg(2), into: &out)
+            appendDfd(call.toDfd, into: &out)
             out.append(byte: 0x20)
             appendString(ev, 1, quote: true, into: &out)
-            appendFlags(FlagNames.moveMountTable, ev.arg(4), into: &out)
+            appendFlags(FlagNames.moveMountTable, call.flags, into: &out)
             appendResult(ev, into: &out)
 
         case .openTree:
+            let call = ev.openTree
             out.append("fd=")
-            appendDfd(ev.intArg(0), into: &out)
+            appendDfd(call.dfd, into: &out)
             out.append(byte: 0x20)
             appendString(ev, 0, quote: true, into: &out)
-            appendFlags(FlagNames.openTreeTable, ev.arg(2), into: &out)
+            appendFlags(FlagNames.openTreeTable, call.flags, into: &out)
             appendResult(ev, always: true, into: &out)
 
         case .mountSetattr:
@@ -261,7 +265,7 @@ public struct TextFormatter {
             appendString(ev, 0, quote: true, into: &out)
             appendFlags(FlagNames.atTable, call.flags, into: &out)
             let set = call.attrSet, clr = call.attrClr, prop = call.propagation
-            let relatime = ev.setsRelatime
+            let relatime = call.setsRelatime
             if set != 0 || relatime {
                 out.append(" attr_set=")
                 if set != 0 { FlagNames.mountAttrTable.append(set, into: &out) }

@@ -5,6 +5,7 @@ import Glibc
 import Musl
 #endif
 import NstraceABI
+import EventRecords
 
 /// Decode + format throughput on synthetic records (for `make bench`).
 enum FormatBenchmark {
@@ -56,87 +57,54 @@ enum FormatBenchmark {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    /// The benchmark's records (also usable as smoke-test input).
+    /// The benchmark's records (also usable as smoke-test input): from containerd-shim, pid
+    /// 31337 in cgroup 12345.
     static func syntheticRecords() -> [[UInt8]] {
-        func base(_ t: EventType) -> nst_event {
-            var e = nst_event()
-            e.type = t.rawValue
-            e.size = UInt16(t.hasStrings ? EventLayout.recordSizeWithStrings : EventLayout.headerSize)
-            e.ts_ns = 1_000_123_456_789
-            e.latency_ns = 4_321
-            e.cgroup_id = 12_345
-            e.pid = 31_337
-            e.tid = 31_337
-            e.ppid = 1
-            e.ns_pid = 1
-            withUnsafeMutableBytes(of: &e.comm) { p in
-                for (i, b) in "containerd-shim".utf8.enumerated() { p[i] = b }
-            }
-            withUnsafeMutableBytes(of: &e.ns) { p in
-                for s in 0..<10 { p.storeBytes(of: 4_026_531_835 + UInt32(s), toByteOffset: 4 * s, as: UInt32.self) }
-            }
-            e.ns_before = e.ns
-            return e
-        }
-        func bytes(_ e: nst_event, strings: [String] = []) -> [UInt8] {
-            var h = e
-            var tail: [UInt8] = []
-            if EventType(rawValue: e.type)!.hasStrings {
-                withUnsafeMutableBytes(of: &h.str_len) { p in
-                    for s in 0..<4 {
-                        p.storeBytes(of: UInt16(s < strings.count ? strings[s].utf8.count : 0), toByteOffset: 2 * s, as: UInt16.self)
-                    }
-                }
-                for s in 0..<4 {
-                    var slot = [UInt8](repeating: 0, count: EventLayout.stringSlotSize)
-                    if s < strings.count { for (i, b) in strings[s].utf8.enumerated() { slot[i] = b } }
-                    tail += slot
-                }
-            }
-            return withUnsafeBytes(of: h) { Array($0) } + tail
-        }
-        func setArgs(_ e: inout nst_event, _ a: [UInt64]) {
-            withUnsafeMutableBytes(of: &e.args) { p in
-                for (i, v) in a.enumerated() { p.storeBytes(of: v, toByteOffset: 8 * i, as: UInt64.self) }
-            }
-        }
-        func setAux(_ e: inout nst_event, _ a: [UInt64]) {
-            withUnsafeMutableBytes(of: &e.aux) { p in
-                for (i, v) in a.enumerated() { p.storeBytes(of: v, toByteOffset: 8 * i, as: UInt64.self) }
-            }
+        func base(_ t: EventType) -> EventRecordBuilder {
+            var r = EventRecordBuilder(t, comm: "containerd-shim")
+            r.e.latency_ns = 4_321
+            r.e.cgroup_id = 12_345
+            r.e.pid = 31_337
+            r.e.tid = 31_337
+            r.e.ns_pid = 1
+            r.e.cpu = 0
+            return r
         }
 
         var u = base(.unshare)
-        setArgs(&u, [0x4002_0000])
-        u.flags = EventFlags.nsBefore
-        withUnsafeMutableBytes(of: &u.ns) { p in
-            p.storeBytes(of: 4_026_532_693, toByteOffset: 0, as: UInt32.self)
-            p.storeBytes(of: 4_026_532_696, toByteOffset: 4, as: UInt32.self)
-        }
+        u.setArg(0, 0x4002_0000)
+        u.e.flags = EventFlags.nsBefore
+        u.setNs(NamespaceSlot.mnt.index, 4_026_532_693)
+        u.setNs(NamespaceSlot.net.index, 4_026_532_696)
 
         var s = base(.setns)
-        setArgs(&s, [3, 0x4000_0000])
-        setAux(&s, [0x4000_0000, 4_026_532_700, 0, 0])
-        s.flags = EventFlags.nsBefore
-        s.ret = -1
+        s.setArg(0, 3)
+        s.setArg(1, 0x4000_0000)
+        s.setAux(0, 0x4000_0000)
+        s.setAux(1, 4_026_532_700)
+        s.e.flags = EventFlags.nsBefore
+        s.e.ret = -1
 
         var c = base(.clone)
-        setArgs(&c, [0x2400_0011])
-        setAux(&c, [0, 0, 31_338, 0])
-        c.ret = 31_338
-        c.flags = EventFlags.nsBefore | EventFlags.childNs
-        withUnsafeMutableBytes(of: &c.ns) { p in
-            p.storeBytes(of: 4_026_532_900, toByteOffset: 8, as: UInt32.self)
-            p.storeBytes(of: 4_026_532_901, toByteOffset: 12, as: UInt32.self)
-        }
+        c.setArg(0, 0x2400_0011)
+        c.setAux(2, 31_338)
+        c.e.ret = 31_338
+        c.e.flags = EventFlags.nsBefore | EventFlags.childNs
+        c.setNs(NamespaceSlot.pid.index, 4_026_532_900)
+        c.setNs(NamespaceSlot.uts.index, 4_026_532_901)
 
         var m = base(.mount)
-        setArgs(&m, [0x7000_0000, 0x7000_1000, 0x7000_2000, 0xC0ED_0000 | 0x2 | 0x4 | 0x8, 0x7000_3000])
-        let mountStrings = ["overlay", "/run/containerd/io.containerd.runtime.v2.task/k8s.io/3f2a9c/rootfs", "overlay",
-                            "lowerdir=/var/lib/containerd/snapshots/41/fs:/var/lib/containerd/snapshots/40/fs,upperdir=/var/lib/containerd/snapshots/42/fs,workdir=/var/lib/containerd/snapshots/42/work"]
+        m.setString(0, "overlay")
+        m.setString(1, "/run/containerd/io.containerd.runtime.v2.task/k8s.io/3f2a9c/rootfs")
+        m.setString(2, "overlay")
+        m.setString(3, "lowerdir=/var/lib/containerd/snapshots/41/fs:/var/lib/containerd/snapshots/40/fs,upperdir=/var/lib/containerd/snapshots/42/fs,workdir=/var/lib/containerd/snapshots/42/work")
+        let mountArgs: [UInt64] = [0x7000_0000, 0x7000_1000, 0x7000_2000, 0xC0ED_0000 | 0x2 | 0x4 | 0x8, 0x7000_3000]
+        for (i, v) in mountArgs.enumerated() { m.setArg(i, v) }
 
         var um = base(.umount)
-        setArgs(&um, [0x7000_0000, 2])
-        return [bytes(u), bytes(s), bytes(c), bytes(m, strings: mountStrings), bytes(um, strings: ["/run/netns/cni-1234"])]
+        um.setString(0, "/run/netns/cni-1234")
+        um.setArg(0, 0x7000_0000)
+        um.setArg(1, 2)
+        return [u.bytes, s.bytes, c.bytes, m.bytes, um.bytes]
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NstraceCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -59,15 +60,9 @@ struct Table {
 
 /// Progress and errors go to stderr (Swift 6 forbids the global `stderr`).
 func say(_ text: String) {
-    var bytes = Array((text + "\n").utf8)
-    bytes.withUnsafeMutableBytes { buf in
-        var off = 0
-        while off < buf.count {
-            let n = write(2, buf.baseAddress! + off, buf.count - off)
-            if n < 0 { if errno == EINTR { continue }; return }
-            off += n
-        }
-    }
+    var out = OutputBuffer(capacity: 256)
+    out.append(Array((text + "\n").utf8))
+    try? out.flush(fd: 2)   // nowhere left to report a failed write to stderr
 }
 
 // MARK: numbers

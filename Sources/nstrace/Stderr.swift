@@ -8,15 +8,9 @@ import Glibc
 /// line): the whole line is escaped for the terminal here, so callers pass raw text.
 enum Stderr {
     static func line(_ text: String) {
-        var bytes = Array(("nstrace: " + Escape.text(text) + "\n").utf8)
-        bytes.withUnsafeMutableBytes { buf in
-            var off = 0
-            while off < buf.count {
-                let n = write(2, buf.baseAddress! + off, buf.count - off)
-                if n < 0 { if errno == EINTR { continue }; return }
-                off += n
-            }
-        }
+        var out = OutputBuffer(capacity: 256)
+        out.append(Array(("nstrace: " + Escape.text(text) + "\n").utf8))
+        try? out.flush(fd: 2)   // nowhere left to report a failed write to stderr
     }
 
     static func warning(_ text: String) { line("warning: " + text) }

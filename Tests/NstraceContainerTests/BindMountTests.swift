@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Test 5 of issue 3: docker's `-v /home:/outside-home` (the startup run's docker container) is a
 /// bind mount of the container in the stream and in `nstrace mounts ID -o json`. Ground truth:
@@ -42,19 +43,19 @@ final class BindMountTests: XCTestCase {
         let mounts = Self.mountObjects(json)
         XCTAssertFalse(mounts.isEmpty, "nstrace mounts \(container.id) -o json listed no mounts: \(json)")
         let mountPointKeys = ["mount_point", "mountpoint", "mount_point_in_container", "target", "path"]
-        guard let volume = mounts.first(where: { JSONValue.first($0, mountPointKeys)?.string == "/outside-home" }) else {
+        guard let volume = mounts.first(where: { ParsedJSON.first($0, mountPointKeys)?.string == "/outside-home" }) else {
             return XCTFail("nstrace mounts \(container.id): no mount on /outside-home among \(mounts.count): "
-                + mounts.prefix(40).map { JSONValue.first($0, mountPointKeys)?.string ?? "?" }.joined(separator: " "))
+                + mounts.prefix(40).map { ParsedJSON.first($0, mountPointKeys)?.string ?? "?" }.joined(separator: " "))
         }
-        let host = JSONValue.first(volume, ["host_path", "host_source", "source_on_host", "host", "root"])?.string
+        let host = ParsedJSON.first(volume, ["host_path", "host_source", "source_on_host", "host", "root"])?.string
         XCTAssertEqual(host, "/home", "the volume's source on the host: \(volume)")
-        let fstype = JSONValue.first(volume, ["fstype", "fs_type", "filesystem", "type"])?.string
+        let fstype = ParsedJSON.first(volume, ["fstype", "fs_type", "filesystem", "type"])?.string
         XCTAssertEqual(fstype, truth.fstype, "the volume's filesystem (mountinfo says \(truth.fstype)): \(volume)")
         print("nstrace mounts: /outside-home <- host \(host ?? "?") \(fstype ?? "?") (mountinfo: \(truth.root) \(truth.fstype) \(truth.device))")
     }
 
     /// The mounts of the command's JSON: an array of mounts, or an object holding one.
-    static func mountObjects(_ json: JSONValue) -> [[String: JSONValue]] {
+    static func mountObjects(_ json: ParsedJSON) -> [[String: ParsedJSON]] {
         if case .array = json { return json.objects }
         if case .object(let object) = json {
             if let mounts = object["mounts"] { return mounts.objects }

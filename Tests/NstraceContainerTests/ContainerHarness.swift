@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 // The end-to-end harness: real runtimes (through runtimes.sh, next to this file), real
 // containers, the real `nstrace` binary. Every expected value comes from the kernel or the
@@ -9,178 +10,12 @@ import XCTest
 // Runtimes are set up once per test process and torn down when the bundle finishes
 // (NSTRACE_E2E_KEEP=1 keeps the containers and daemons for a look afterwards).
 
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 enum Paths {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
     static let runtimesScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("runtimes.sh").path
 
-    /// `NSTRACE_BIN_DIR` if set; else the directory of this test binary (swift test puts the
-    /// products next to it, whatever `--scratch-path`); else `.build/debug`.
-    static let binDir: String = {
-        if let dir = ProcessInfo.processInfo.environment["NSTRACE_BIN_DIR"], !dir.isEmpty { return dir }
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            let dir = (exe as NSString).deletingLastPathComponent
-            if FileManager.default.isExecutableFile(atPath: dir + "/nstrace") { return dir }
-        }
-        return packageRoot.appendingPathComponent(".build/debug").path
-    }()
-
-    static var nstrace: String { binDir + "/nstrace" }
-
-    /// A tool by name, from the usual system directories (the test may run with a short PATH).
-    static func tool(_ name: String) -> String {
-        for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"] {
-            let path = dir + "/" + name
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return name
-    }
-}
-
-// MARK: - Running programs
-
-struct CommandOutput: Sendable {
-    var command: String
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var seconds: Double
-    var pid: Int32
-
-    var succeeded: Bool { status == 0 }
-    var summary: String {
-        "`\(command)` exited \(status) after \(String(format: "%.1f", seconds)) s; stdout: \(stdout.suffix(600)) stderr: \(stderr.suffix(1200))"
-    }
-}
-
-/// A child process started with posix_spawn and reaped with waitpid by us.
-///
-/// Not Foundation's `Process`: on Linux it learns of a child's exit from a socket the child
-/// inherits, so a daemon or container that a child leaves behind (conmon, a shim) keeps it
-/// "running" forever. Here the exit is the exit. stdin is /dev/null, stdout and stderr go to
-/// files, every other descriptor is closed, and signal dispositions are reset.
-final class Child {
-    let pid: pid_t
-    let command: String
-    private(set) var exitStatus: Int32?
-
-    /// `newGroup`: the child leads its own process group, so a timeout can kill what it started.
-    init(_ executable: String, _ arguments: [String], stdout: String, stderr: String, newGroup: Bool) throws {
-        command = ([executable] + arguments).joined(separator: " ")
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw HarnessError("cannot run `\(command)`: \(executable) is not an executable file")
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        if let closeFrom = Child.addCloseFrom { _ = closeFrom(&actions, 3) }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if newGroup { flags |= Int32(POSIX_SPAWN_SETPGROUP) }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw HarnessError("cannot run `\(command)`: posix_spawn: \(String(cString: strerror(rc)))") }
-        self.pid = pid
-    }
-
-    /// glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc does not import.
-    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
-    }()
-
-    /// Whether it has exited (reaped now if it just did).
-    @discardableResult
-    func poll() -> Bool {
-        if exitStatus != nil { return true }
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == pid {
-            exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            return true
-        }
-        if result < 0 && errno != EINTR { exitStatus = -1; return true }
-        return false
-    }
-
-    var isRunning: Bool { !poll() }
-
-    /// Waits up to `timeout` seconds; whether it exited.
-    func wait(timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !poll() {
-            if Date() >= deadline { return false }
-            usleep(5_000)
-        }
-        return true
-    }
-
-    func signal(_ signal: Int32) { if exitStatus == nil { Glibc.kill(pid, signal) } }
-
-    /// SIGKILL to it (and to its process group if it leads one), then reap it.
-    func kill(group: Bool) {
-        guard exitStatus == nil else { return }
-        if group { Glibc.kill(-pid, SIGKILL) }
-        Glibc.kill(pid, SIGKILL)
-        _ = wait(timeout: 10)
-    }
-}
-
-enum Command {
-    /// Runs a program to completion with a deadline; on timeout its process group is killed.
-    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval) throws -> CommandOutput {
-        let tmp = FileManager.default.temporaryDirectory
-        let tag = UUID().uuidString
-        let outPath = tmp.appendingPathComponent("nste2e-\(tag).out").path
-        let errPath = tmp.appendingPathComponent("nste2e-\(tag).err").path
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
-        let start = Date()
-        let child = try Child(executable, arguments, stdout: outPath, stderr: errPath, newGroup: true)
-        let finished = child.wait(timeout: timeout)
-        if !finished { child.kill(group: true) }
-        let result = CommandOutput(
-            command: child.command, status: child.exitStatus ?? -1,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
-            seconds: Date().timeIntervalSince(start), pid: child.pid)
-        if !finished { throw HarnessError("timed out after \(Int(timeout)) s: \(result.summary)") }
-        return result
-    }
-
-    /// Runs and requires exit status 0.
-    @discardableResult
-    static func check(_ executable: String, _ arguments: [String], timeout: TimeInterval) throws -> CommandOutput {
-        let result = try run(executable, arguments, timeout: timeout)
-        guard result.succeeded else { throw HarnessError(result.summary) }
-        return result
-    }
+    static var nstrace: String { Binaries.nstrace }
+    static func tool(_ name: String) -> String { Binaries.tool(name) }
 }
 
 // MARK: - Runtimes and containers
@@ -375,56 +210,7 @@ enum Suite {
 
 // MARK: - nstrace
 
-/// `nstrace` running in the background, stdout and stderr collected to files. It stays in our
-/// process group: a Ctrl-C of the test run stops it too.
-final class Tracer {
-    let child: Child
-    let stdoutURL: URL
-    let stderrURL: URL
-
-    init(_ arguments: [String]) throws {
-        let dir = FileManager.default.temporaryDirectory
-        let tag = UUID().uuidString
-        stdoutURL = dir.appendingPathComponent("nste2e-trace-\(tag).out")
-        stderrURL = dir.appendingPathComponent("nste2e-trace-\(tag).err")
-        child = try Child(Paths.nstrace, arguments, stdout: stdoutURL.path, stderr: stderrURL.path, newGroup: false)
-    }
-
-    deinit {
-        kill()
-        try? FileManager.default.removeItem(at: stdoutURL)
-        try? FileManager.default.removeItem(at: stderrURL)
-    }
-
-    var stderrText: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
-
-    func waitUntilTracing(timeout: TimeInterval = 60) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if stderrText.contains("nstrace: tracing") { return }
-            if !child.isRunning {
-                throw HarnessError("`\(child.command)` exited (\(child.exitStatus ?? -1)) before tracing: \(stderrText)")
-            }
-            usleep(20_000)
-        }
-        throw HarnessError("`\(child.command)` did not print 'nstrace: tracing' within \(Int(timeout)) s: \(stderrText)")
-    }
-
-    /// SIGINT, as Ctrl-C: nstrace drains the ring buffer, prints its summary and exits 0.
-    /// Returns its stderr; its output stays in `stdoutURL` until the tracer is released.
-    func stop(timeout: TimeInterval = 60) throws -> String {
-        usleep(500_000) // the consumer polls: let the last events arrive
-        child.signal(SIGINT)
-        guard child.wait(timeout: timeout) else {
-            kill()
-            throw HarnessError("`\(child.command)` did not exit within \(Int(timeout)) s of SIGINT: \(stderrText)")
-        }
-        guard child.exitStatus == 0 else {
-            throw HarnessError("`\(child.command)` exited \(child.exitStatus ?? -1): \(stderrText)")
-        }
-        return stderrText
-    }
-
+extension NstraceTracer {
     /// The lines of its output that contain one of the needles (grep -F: a busy host can make
     /// hundreds of MB of events in seconds), and the number of lines in all.
     func outputLines(containing needles: [String]) throws -> (lines: [String], total: Int) {
@@ -436,23 +222,13 @@ final class Tracer {
         guard grep.status == 0 || grep.status == 1 else { throw HarnessError("grep over nstrace's output: \(grep.summary)") }
         return (grep.stdout.split(separator: "\n").map(String.init), total)
     }
-
-    /// The first line of its output (the text header).
-    func firstLine() -> String {
-        guard let handle = try? FileHandle(forReadingFrom: stdoutURL),
-              let data = try? handle.read(upToCount: 4096) else { return "" }
-        try? handle.close()
-        return String(decoding: data.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-    }
-
-    func kill() { child.kill(group: false) }
 }
 
 /// One `nstrace -o json` run: the events that mention what the test looks for.
 struct Trace: Sendable {
     /// Events whose line mentions one of the needles (a namespace inode, a container id):
     /// a superset of every event the tests look at, far fewer than a busy host makes.
-    var events: [Event]
+    var events: [JSONEvent]
     /// Every line of the run.
     var totalEvents: Int
     var stderr: String
@@ -470,7 +246,7 @@ struct Trace: Sendable {
 
     /// Successful setns calls into one of the container's own namespaces (the kernel's inode of
     /// the fd's namespace, `target_ns_inode`, is one of /proc/PID/ns/* of the container).
-    func joins(of container: Container) -> [Event] {
+    func joins(of container: Container) -> [JSONEvent] {
         let own = container.ownInodes
         return events.filter { event in
             event.event == "setns" && event.ret == 0 && (event.args["target_ns_inode"]?.uint64).map(own.contains) == true
@@ -481,17 +257,13 @@ struct Trace: Sendable {
     /// The comm of nstrace-testdriver (NstraceIntegrationTests), not a container's.
     static let otherSuitesDriver = "nstdrv"
 
-    static func decode(_ tracer: Tracer, stderr: String, needles: [String]) throws -> Trace {
+    static func decode(_ tracer: NstraceTracer, stderr: String, needles: [String]) throws -> Trace {
         let (lines, total) = try tracer.outputLines(containing: needles)
-        let decoder = JSONDecoder()
-        var events: [Event] = []
+        var events: [JSONEvent] = []
         for line in lines {
-            let object: [String: JSONValue]
-            do { object = try decoder.decode([String: JSONValue].self, from: Data(line.utf8)) } catch {
-                throw HarnessError("a line of nstrace -o json is not a JSON object: \(error): \(line.prefix(400))")
-            }
-            guard let event = Event(object, line: line) else {
-                throw HarnessError("a line of nstrace -o json lacks a documented key: \(line.prefix(400))")
+            let event: JSONEvent
+            do { event = try JSONEvent.decode(Data(line.utf8)) } catch {
+                throw HarnessError("a line of nstrace -o json is not a documented event: \(error): \(line.prefix(400))")
             }
             // The integration suite's driver may run at the same time (it needs no e2e lock): its
             // namespaces come and go, and the kernel hands their inodes to the containers next.
@@ -526,7 +298,7 @@ enum LineCount {
 
 /// A container as an event names it: `container` / `target_container`.
 struct ContainerRef: Sendable {
-    var object: [String: JSONValue]
+    var object: [String: ParsedJSON]
     var id: String? { object["id"]?.string }
     var runtime: String? { object["runtime"]?.string }
     var name: String? { object["name"]?.string }
@@ -535,8 +307,9 @@ struct ContainerRef: Sendable {
     }
 }
 
-/// One JSON event (docs/events.md) plus the container keys of issue 3.
-struct Event: Sendable {
+/// The container tests' reading of a JSON event: the container keys of issue 3 and what a
+/// call created or mounted inside a container.
+extension JSONEvent {
     static let namespaceCreating: Set<String> = ["unshare", "clone", "clone3"]
     static let mountFamily: Set<String> = [
         "mount", "umount", "pivot_root", "fsopen", "fsconfig", "fsmount", "move_mount", "open_tree", "mount_setattr",
@@ -547,49 +320,17 @@ struct Event: Sendable {
         "CLONE_NEWIPC": "ipc", "CLONE_NEWUSER": "user", "CLONE_NEWCGROUP": "cgroup", "CLONE_NEWTIME": "time",
     ]
 
-    var line: String
-    var event: String
-    /// CLOCK_BOOTTIME at the syscall's exit.
-    var ts: UInt64
-    var pid: Int
-    var comm: String
-    var ret: Int64
-    var ns: [String: UInt64]
-    var flags: [String]
-    var args: [String: JSONValue]
-    var hasContainerKey: Bool
-    var container: ContainerRef?
-    var hasTargetContainerKey: Bool
-    var targetContainer: ContainerRef?
-    /// The whole JSON object (issue 8's keys: paths, attributed_by, actor, ns_before).
-    var object: [String: JSONValue]
-
-    init?(_ object: [String: JSONValue], line: String) {
-        self.object = object
-        guard let event = object["event"]?.string, let ts = object["ts_ns"]?.uint64, let pid = object["pid"]?.int,
-              let comm = object["comm"]?.string, let ret = object["ret"]?.int,
-              case .object(let ns)? = object["ns"] else { return nil }
-        self.line = line
-        self.event = event
-        self.ts = ts
-        self.pid = pid
-        self.comm = comm
-        self.ret = Int64(ret)
-        self.ns = ns.compactMapValues { $0.uint64 }
-        self.flags = object["flags"]?.strings ?? []
-        if case .object(let args)? = object["args"] { self.args = args } else { self.args = [:] }
-        hasContainerKey = object.keys.contains("container")
-        if case .object(let c)? = object["container"] { container = ContainerRef(object: c) }
-        hasTargetContainerKey = object.keys.contains("target_container")
-        if case .object(let c)? = object["target_container"] { targetContainer = ContainerRef(object: c) }
+    var hasContainerKey: Bool { object.keys.contains("container") }
+    var container: ContainerRef? { if case .object(let c)? = object["container"] { ContainerRef(object: c) } else { nil } }
+    var hasTargetContainerKey: Bool { object.keys.contains("target_container") }
+    var targetContainer: ContainerRef? {
+        if case .object(let c)? = object["target_container"] { ContainerRef(object: c) } else { nil }
     }
-
-    func string(_ key: String) -> String? { args[key]?.string }
 
     /// The namespace types this call created (CLONE_NEW* in its flags), if it succeeded.
     var createdTypes: [String] {
-        guard Event.namespaceCreating.contains(event), ret >= 0 else { return [] }
-        return flags.compactMap { Event.createdSlot[$0] }
+        guard JSONEvent.namespaceCreating.contains(event), ret >= 0 else { return [] }
+        return flags.compactMap { JSONEvent.createdSlot[$0] }
     }
 
     /// The inode the call gave a created type: `unshare(CLONE_NEWPID|CLONE_NEWTIME)` changes the
@@ -601,7 +342,7 @@ struct Event: Sendable {
 
     /// The container's namespace types this call created.
     func created(in container: Container) -> [String] {
-        guard ts >= container.startedAfter else { return [] }
+        guard ts_ns >= container.startedAfter else { return [] }
         return createdTypes.filter { type in
             guard let inode = createdInode(type), inode != 0 else { return false }
             return container.namespaces[type] == inode
@@ -610,7 +351,7 @@ struct Event: Sendable {
 
     /// A mount-family call made inside the container's mount namespace.
     func isMount(in container: Container) -> Bool {
-        ts >= container.startedAfter && Event.mountFamily.contains(event) && ns["mnt"] != nil && ns["mnt"] == container.namespaces["mnt"]
+        ts_ns >= container.startedAfter && JSONEvent.mountFamily.contains(event) && ns["mnt"] != nil && ns["mnt"] == container.namespaces["mnt"]
     }
 
     var brief: String {
@@ -621,39 +362,6 @@ struct Event: Sendable {
     }
 }
 
-enum JSONValue: Decodable, Sendable, Equatable {
-    case string(String), number(Double), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    var string: String? { if case .string(let s) = self { return s } else { return nil } }
-    var int: Int? { if case .number(let n) = self { return Int(exactly: n) } else { return nil } }
-    var uint64: UInt64? { if case .number(let n) = self { return UInt64(exactly: n) } else { return nil } }
-    var isNull: Bool { self == .null }
-    var strings: [String] {
-        if case .array(let a) = self { return a.compactMap(\.string) }
-        return []
-    }
-    var objects: [[String: JSONValue]] {
-        if case .array(let a) = self { return a.compactMap { if case .object(let o) = $0 { return o } else { return nil } } }
-        return []
-    }
-
-    /// The first of several possible keys (the commands' JSON is young: accept their spellings).
-    static func first(_ object: [String: JSONValue], _ keys: [String]) -> JSONValue? {
-        for key in keys { if let value = object[key], !value.isNull { return value } }
-        return nil
-    }
-}
-
 // MARK: - nstrace's host-side commands
 
 enum NstraceCommand {
@@ -661,10 +369,10 @@ enum NstraceCommand {
         try Command.run(Paths.nstrace, arguments, timeout: timeout)
     }
 
-    static func json(_ arguments: [String]) throws -> JSONValue {
+    static func json(_ arguments: [String]) throws -> ParsedJSON {
         let output = try run(arguments)
         guard output.succeeded else { throw HarnessError("nstrace \(arguments.joined(separator: " ")): \(output.summary)") }
-        do { return try JSONDecoder().decode(JSONValue.self, from: Data(output.stdout.utf8)) } catch {
+        do { return try ParsedJSON.parse(output.stdoutData) } catch {
             throw HarnessError("nstrace \(arguments.joined(separator: " ")) did not print JSON: \(error): \(output.stdout.prefix(600))")
         }
     }

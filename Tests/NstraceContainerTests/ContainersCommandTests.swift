@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Test 7 of issue 3: `nstrace containers -o json` lists the running containers of all five
 /// runtimes with the ids and host pids the runtimes report.
@@ -15,7 +16,7 @@ final class ContainersCommandTests: XCTestCase {
             XCTAssertEqual(matches.count, 1, "\(container): entries with its id: \(matches.count)")
             guard let entry = matches.first else { continue }
             XCTAssertEqual(entry["runtime"]?.string, runtime.reportedRuntime, "\(container): \(entry)")
-            XCTAssertEqual(JSONValue.first(entry, ["pid", "host_pid", "init_pid"])?.int, Int(container.pid),
+            XCTAssertEqual(ParsedJSON.first(entry, ["pid", "host_pid", "init_pid"])?.int, Int(container.pid),
                            "\(container): host pid: \(entry)")
             if runtime.hasOwnName {
                 XCTAssertEqual(entry["name"]?.string, container.name, "\(container): name: \(entry)")

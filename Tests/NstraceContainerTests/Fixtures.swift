@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Two nstrace runs serve every test (each costs a tracer start and a few container starts):
 ///
@@ -45,9 +46,9 @@ struct StartupRun: Sendable {
 
     static func make() throws -> StartupRun {
         _ = try Suite.ready.get()
-        let json = try Tracer(["-o", "json", "--ring-size", "64M"])
+        let json = try NstraceTracer(["-o", "json", "--ring-size", "64M"])
         defer { json.kill() }
-        let text = try Tracer(["-o", "text", "--color", "never", "--ring-size", "64M"])
+        let text = try NstraceTracer(["-o", "text", "--color", "never", "--ring-size", "64M"])
         defer { text.kill() }
         try json.waitUntilTracing()
         try text.waitUntilTracing()
@@ -115,7 +116,7 @@ struct LaterRun: Sendable {
         var preexisting = startup.containers
         preexisting[.docker] = capture { try Runtimes.start(.docker, ["--security-opt", "seccomp=unconfined"]) }
 
-        let json = try Tracer(["-o", "json", "--ring-size", "64M"])
+        let json = try NstraceTracer(["-o", "json", "--ring-size", "64M"])
         defer { json.kill() }
         try json.waitUntilTracing()
 
@@ -178,11 +179,11 @@ struct LaterRun: Sendable {
 /// The attribution measure of issue 3: of the container's namespace creations and of the calls
 /// made in its mount namespace, the share whose `container.id` is the container's.
 struct Attribution {
-    var creations: [Event]
-    var mounts: [Event]
+    var creations: [JSONEvent]
+    var mounts: [JSONEvent]
     var createdTypes: Set<String>
-    var attributed: [Event]
-    var unattributed: [Event]
+    var attributed: [JSONEvent]
+    var unattributed: [JSONEvent]
 
     init(_ trace: Trace, _ container: Container) {
         self.init(trace, id: container.id, namespaces: container.namespaces, window: container.startedAfter...UInt64.max)
@@ -192,7 +193,7 @@ struct Attribution {
     init(_ trace: Trace, id: String, namespaces: NamespaceInodes, window: ClosedRange<UInt64>) {
         let probe = Container(runtime: .docker, id: id, pid: 0, name: "", namespaces: namespaces, ownTypes: [],
                               startedAfter: window.lowerBound)
-        let events = trace.events.filter { window.contains($0.ts) }
+        let events = trace.events.filter { window.contains($0.ts_ns) }
         creations = events.filter { !$0.created(in: probe).isEmpty }
         mounts = events.filter { $0.isMount(in: probe) }
         createdTypes = Set(creations.flatMap { $0.created(in: probe) })

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Issue 8: a container id is full or null. `docker exec` makes the shim run
 /// `runc --root … exec --process … --pid-file … <id>`, an argv longer than nstrace copies; its
@@ -33,7 +34,7 @@ final class FullIDTests: XCTestCase {
             // the runtime's own calls that name the container in a path (runc's self-bind under
             // its state directory <root>/<id>/runc.XXXX), during `docker exec` / `runc exec`
             let named = later.trace.events.filter { event in
-                (event.comm.hasPrefix("runc") || event.comm == "exe") && Event.mountFamily.contains(event.event)
+                (event.comm.hasPrefix("runc") || event.comm == "exe") && JSONEvent.mountFamily.contains(event.event)
                     && event.args.values.contains { $0.string?.contains("/" + container.id + "/") == true }
             }
             let full = named.filter { $0.container?.id == container.id }

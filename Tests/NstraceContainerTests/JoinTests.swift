@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Test 3 of issue 3: `docker exec` and `nsenter -t PID -n` are joins of the container: their
 /// setns events carry `target_container` with its id. Which setns calls join the container is
@@ -54,7 +55,7 @@ final class JoinTests: XCTestCase {
         var checked = 0
         for runtime in Runtime.allCases {
             let container = try Fixtures.container(runtime)
-            let joins = run.trace.joins(of: container).filter { $0.ts >= container.startedAfter }
+            let joins = run.trace.joins(of: container).filter { $0.ts_ns >= container.startedAfter }
             let good = joins.filter { $0.targetContainer?.id == container.id }
             // podman's engine makes the network namespace before the container has any process
             // (docs/events.md): live, joins into it before an event ties that namespace to the
@@ -63,9 +64,9 @@ final class JoinTests: XCTestCase {
             let firstNamed = run.trace.events.filter {
                 ($0.container?.id == container.id && $0.ns["net"] == net)
                     || ($0.targetContainer?.id == container.id && $0.args["target_ns_inode"]?.uint64 == net)
-            }.map(\.ts).min() ?? .max
+            }.map(\.ts_ns).min() ?? .max
             let beforeNamed = runtime != .podman ? [] : joins.filter {
-                $0.targetContainer?.id != container.id && $0.ts < firstNamed && $0.container == nil
+                $0.targetContainer?.id != container.id && $0.ts_ns < firstNamed && $0.container == nil
             }
             print("joins during startup \(runtime.rawValue): \(good.count)/\(joins.count) carry target_container, \(beforeNamed.count) before the container was named (\(Set(joins.map(\.comm)).sorted().joined(separator: ",")))")
             checked += joins.count
@@ -76,7 +77,7 @@ final class JoinTests: XCTestCase {
         XCTAssertGreaterThan(checked, 0, "no runtime entered its container's namespaces during startup: the trace lacks setns events")
     }
 
-    private func checkJoins(_ joins: [Event], of container: Container, label: String,
+    private func checkJoins(_ joins: [JSONEvent], of container: Container, label: String,
                             file: StaticString = #filePath, line: UInt = #line) {
         let good = joins.filter { $0.targetContainer?.id == container.id }
         print("joins \(label): \(good.count)/\(joins.count) setns into \(container.name) carry target_container")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Issue 8: everything done for a container, by its engine, its runtime and its own processes,
 /// from the start command to the first process running and through its teardown, carries the
@@ -60,7 +61,7 @@ final class LifecycleAttributionTests: XCTestCase {
         let run = try Suite.get(Lifecycle.run)
         let docker = try XCTUnwrap(run.cases.first { $0.label == "docker run -d -v" })
         let mounts = run.recorded.filter { $0.event == "mount" && $0.container?.id == docker.id && $0.ret == 0 }
-        func inside(_ e: Event) -> String? {
+        func inside(_ e: JSONEvent) -> String? {
             if case .object(let paths)? = e.object["paths"], case .object(let target)? = paths["target"] { return target["in_container"]?.string }
             return nil
         }
@@ -94,18 +95,18 @@ struct LifecycleCase: Sendable {
 struct LifecycleRun: Sendable {
     var cases: [LifecycleCase]
     /// `nstrace show -o json` of the recording.
-    var recorded: [Event]
+    var recorded: [JSONEvent]
     /// The live `nstrace -o json` of the same time.
-    var live: [Event]
+    var live: [JSONEvent]
     /// exec events of the recording by pid (to tell `crun spec` from a container's runtime).
     var execs: [Int: [String]]
 }
 
 struct LifecycleMeasure {
-    var events: [Event]
-    var excluded: [(event: Event, reason: String)]
+    var events: [JSONEvent]
+    var excluded: [(event: JSONEvent, reason: String)]
     var attributed: Int
-    var missing: [Event]
+    var missing: [JSONEvent]
     var total: Int { events.count }
     var summary: String {
         "\(attributed)/\(total) (\(total == 0 ? 0 : Int((100 * Double(attributed) / Double(total)).rounded(.down)))%)"
@@ -121,15 +122,15 @@ enum Lifecycle {
         "dockerd", "containerd", "ctr", "podman", "conmon", "runc", "crun", "exe", "libnetwork", "netavark", "bridge",
         "tuning", "portmap", "firewall", "host-local", "loopback", "sleep", "sh", "true",
     ]
-    static let families: Set<String> = Event.mountFamily.union(["unshare", "setns", "clone", "clone3"])
+    static let families: Set<String> = JSONEvent.mountFamily.union(["unshare", "setns", "clone", "clone3"])
 
     static func make() throws -> LifecycleRun {
         _ = try Suite.ready.get()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("nste2e-lifecycle-\(UUID().uuidString).nst").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let recorder = try Tracer(["record", "-w", file, "--ring-size", "64M"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--ring-size", "64M"])
         defer { recorder.kill() }
-        let live = try Tracer(["-o", "json", "--ring-size", "64M"])
+        let live = try NstraceTracer(["-o", "json", "--ring-size", "64M"])
         defer { live.kill() }
         try recorder.waitUntilTracing()
         try live.waitUntilTracing()
@@ -162,11 +163,11 @@ enum Lifecycle {
         let liveStderr = try live.stop()
         print("lifecycle run: \(liveStderr.trimmingCharacters(in: .whitespacesAndNewlines))")
 
-        func decode(_ text: String) throws -> [Event] {
+        func decode(_ text: String) throws -> [JSONEvent] {
             try text.split(separator: "\n").map { line in
-                let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
-                guard let e = Event(object, line: String(line)) else { throw HarnessError("not an event: \(line.prefix(300))") }
-                return e
+                do { return try JSONEvent.decode(Data(line.utf8)) } catch {
+                    throw HarnessError("not an event: \(error): \(line.prefix(300))")
+                }
             }.filter { $0.comm != Trace.otherSuitesDriver }
         }
         let shown = try NstraceCommand.run(["show", "-o", "json", file], timeout: 120)
@@ -182,13 +183,13 @@ enum Lifecycle {
     }
 
     /// The case's namespace and mount events, less the ones no evidence can tie (named).
-    static func measure(_ c: LifecycleCase, in events: [Event], execs: [Int: [String]]) -> LifecycleMeasure {
+    static func measure(_ c: LifecycleCase, in events: [JSONEvent], execs: [Int: [String]]) -> LifecycleMeasure {
         let mine = events.filter { e in
-            families.contains(e.event) && c.windows.contains { $0.contains(e.ts) }
+            families.contains(e.event) && c.windows.contains { $0.contains(e.ts_ns) }
                 && involved.contains { e.comm.hasPrefix($0) }
         }
-        var kept: [Event] = []
-        var excluded: [(Event, String)] = []
+        var kept: [JSONEvent] = []
+        var excluded: [(JSONEvent, String)] = []
         for e in mine {
             if let reason = untieable(e, execs: execs) { excluded.append((e, reason)) } else { kept.append(e) }
         }
@@ -198,7 +199,7 @@ enum Lifecycle {
     }
 
     /// Why an event cannot be tied to any one container (docs/events.md, "What cannot be tied").
-    static func untieable(_ e: Event, execs: [Int: [String]]) -> String? {
+    static func untieable(_ e: JSONEvent, execs: [Int: [String]]) -> String? {
         let target = e.string("target") ?? ""
         if e.event == "setns", case .object(let before)? = e.object["ns_before"], before.isEmpty,
            e.container == nil, e.targetContainer == nil {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Test 6 of issue 3: `nstrace netns expose ID NAME` makes the docker container's network
 /// namespace usable by `ip netns exec NAME`, which shows its eth0 with the address docker gave it;

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Test 4 of issue 3: containers started before nstrace are recognised. The later run's
 /// containers were all running before its nstrace started; inside each, an exec'd

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Issue 4 with real containers: a trace recorded while containers start is read back after
 /// they are gone, and the file alone attributes their events, names included.
@@ -8,7 +9,7 @@ final class RecordedContainerTests: XCTestCase {
         _ = try Suite.require()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("nste2e-\(UUID().uuidString).nst").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let recorder = try Tracer(["record", "-w", file, "--containers-only", "-z"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--containers-only", "-z"])
         try recorder.waitUntilTracing()
         let docker = try Runtimes.start(.docker)
         let podman = try Runtimes.start(.podman)

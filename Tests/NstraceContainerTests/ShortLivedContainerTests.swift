@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Test 2 of issue 3: `docker run --rm --cidfile F IMAGE true` exits at once and is removed;
 /// its events still carry the id docker wrote to the cidfile.
@@ -10,7 +11,7 @@ final class ShortLivedContainerTests: XCTestCase {
         let container = try Suite.get(run.shortLived)
         let events = run.trace.events.filter { $0.container?.id == container.id }
         let creations = events.filter { !$0.createdTypes.isEmpty }
-        let mounts = events.filter { Event.mountFamily.contains($0.event) }
+        let mounts = events.filter { JSONEvent.mountFamily.contains($0.event) }
         print("docker run --rm true (\(container.id.prefix(12))): \(events.count) events carry its id: \(creations.count) namespace creations, \(mounts.count) mount-family calls")
         XCTAssertTrue(run.trace.hasContainerKey, "nstrace's JSON events have no `container` key")
         XCTAssertFalse(creations.isEmpty, "no namespace creation carries the id of `docker run --rm … true` (\(container.id))")
@@ -21,7 +22,7 @@ final class ShortLivedContainerTests: XCTestCase {
                        "the namespace creations carrying its id do not create all of mnt, net, pid, uts, ipc")
         // The next short-lived container usually gets the same namespace inodes: none of its
         // events (after this one's `docker run` returned) may carry this one's id.
-        let late = events.filter { !container.window.contains($0.ts) }
+        let late = events.filter { !container.window.contains($0.ts_ns) }
         XCTAssertTrue(late.isEmpty, "events outside the life of \(container.id.prefix(12)) carry its id (namespace inode reuse?): \(late.prefix(5).map(\.brief))")
     }
 

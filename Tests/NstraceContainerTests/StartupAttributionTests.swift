@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Test 1 of issue 3: while `nstrace -o json` (no filter) runs, one container of each runtime
 /// starts. Ground truth comes from the kernel: the container's host pid (pid file, `task ls`,

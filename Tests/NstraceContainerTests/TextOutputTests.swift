@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// The text stream of the startup run (issue 3, Output): a CONTAINER column showing the
 /// container's short id or name on the lines of its events.

@@ -42,7 +42,7 @@ final class DecodeTests: XCTestCase {
             XCTAssertEqual(v.latencyNs, 2500)
             XCTAssertEqual(v.cgroupId, 7777)
             XCTAssertEqual(v.cpu, 1)
-            XCTAssertEqual(v.arg(0), 0x4002_0000)
+            XCTAssertEqual(v.unshare.flags, 0x4002_0000)
             XCTAssertEqual(Array(v.comm), Array("unshare".utf8))
             XCTAssertEqual(v.ns(0), 4_026_532_693)
             XCTAssertEqual(v.nsBefore(0), 4_026_531_835)

@@ -74,12 +74,7 @@ final class EventPipelineTests: XCTestCase {
         unshare.e.flags = UInt32(NST_F_NS_BEFORE)
         unshare.setNs(Int(NST_NS_NET), 4_026_532_800)
         XCTAssertEqual(outcome(p, unshare), "passed:web1")
-        var setns = Fixture(.setns, comm: "nsenter")
-        setns.e.cgroup_id = 1
-        setns.e.flags = UInt32(NST_F_NS_BEFORE)
-        setns.setAux(0, 0x4000_0000) // CLONE_NEWNET
-        setns.setAux(1, 4_026_532_800)
-        setns.setNs(Int(NST_NS_NET), 4_026_532_800)
+        let setns = Fixture.hostJoiningNetwork(4_026_532_800)
         XCTAssertEqual(outcome(p, setns), "passed:host->web1", "a host process joining web1 is web1's")
         XCTAssertEqual(outcome(p, mount(cgroup: 1)), "filtered")
     }

@@ -4,73 +4,73 @@ import Foundation
 
 final class FlagTests: XCTestCase {
     func testCloneFlags() {
-        XCTAssertEqual(FlagNames.clone(0x4002_0000), "CLONE_NEWNS|CLONE_NEWNET")
+        XCTAssertEqual(Text.clone(0x4002_0000), "CLONE_NEWNS|CLONE_NEWNET")
         // namespace flags come first, in slot order
-        XCTAssertEqual(FlagNames.clone(0x2400_0000 | 17, syscall: .clone), "CLONE_NEWPID|CLONE_NEWUTS|SIGCHLD")
-        XCTAssertEqual(FlagNames.clone(0x0000_4111, syscall: .clone), "CLONE_VM|CLONE_VFORK|SIGCHLD")
-        XCTAssertEqual(FlagNames.clone(17, syscall: .clone), "SIGCHLD")
-        XCTAssertEqual(FlagNames.clone(0, syscall: .clone), "0")
+        XCTAssertEqual(Text.clone(0x2400_0000 | 17, syscall: .clone), "CLONE_NEWPID|CLONE_NEWUTS|SIGCHLD")
+        XCTAssertEqual(Text.clone(0x0000_4111, syscall: .clone), "CLONE_VM|CLONE_VFORK|SIGCHLD")
+        XCTAssertEqual(Text.clone(17, syscall: .clone), "SIGCHLD")
+        XCTAssertEqual(Text.clone(0, syscall: .clone), "0")
         // 0x80 is CLONE_NEWTIME for unshare/clone3 but part of the signal byte for clone()
-        XCTAssertEqual(FlagNames.clone(0x80), "CLONE_NEWTIME")
-        XCTAssertEqual(FlagNames.clone(0x80, syscall: .clone), "128")
-        XCTAssertEqual(FlagNames.clone(0x2000_0080, syscall: .clone3, exitSignal: 17), "CLONE_NEWPID|CLONE_NEWTIME|SIGCHLD")
-        XCTAssertEqual(FlagNames.clone(0x3_0000_0000, syscall: .clone3), "CLONE_CLEAR_SIGHAND|CLONE_INTO_CGROUP")
-        XCTAssertEqual(FlagNames.clone(0x20000 | 0x4_0000_0000), "CLONE_NEWNS|0x400000000")
-        XCTAssertEqual(FlagNames.clone(0x7E02_0080),
+        XCTAssertEqual(Text.clone(0x80), "CLONE_NEWTIME")
+        XCTAssertEqual(Text.clone(0x80, syscall: .clone), "128")
+        XCTAssertEqual(Text.clone(0x2000_0080, syscall: .clone3, exitSignal: 17), "CLONE_NEWPID|CLONE_NEWTIME|SIGCHLD")
+        XCTAssertEqual(Text.clone(0x3_0000_0000, syscall: .clone3), "CLONE_CLEAR_SIGHAND|CLONE_INTO_CGROUP")
+        XCTAssertEqual(Text.clone(0x20000 | 0x4_0000_0000), "CLONE_NEWNS|0x400000000")
+        XCTAssertEqual(Text.clone(0x7E02_0080),
                        "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWCGROUP|CLONE_NEWTIME")
-        XCTAssertEqual(FlagNames.clone(0x8000_0000 | 0x0040_0000 | 0x1000), "CLONE_PIDFD|CLONE_DETACHED|CLONE_IO")
-        XCTAssertEqual(FlagNames.cloneTable.names(0x0170_0000 | 0x0008_0000 | 0x0004_0000 | 0x0001_0000 | 0xF00 | 0xA000),
+        XCTAssertEqual(Text.clone(0x8000_0000 | 0x0040_0000 | 0x1000), "CLONE_PIDFD|CLONE_DETACHED|CLONE_IO")
+        XCTAssertEqual(Text.names(FlagNames.cloneTable, 0x0170_0000 | 0x0008_0000 | 0x0004_0000 | 0x0001_0000 | 0xF00 | 0xA000),
                        ["CLONE_VM", "CLONE_FS", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_PTRACE", "CLONE_PARENT",
                         "CLONE_THREAD", "CLONE_SYSVSEM", "CLONE_SETTLS", "CLONE_PARENT_SETTID", "CLONE_CHILD_CLEARTID", "CLONE_DETACHED",
                         "CLONE_CHILD_SETTID"])
-        XCTAssertEqual(FlagNames.cloneTable.names(0x0080_0000), ["CLONE_UNTRACED"])
+        XCTAssertEqual(Text.names(FlagNames.cloneTable, 0x0080_0000), ["CLONE_UNTRACED"])
     }
 
     func testSignals() {
-        XCTAssertEqual(FlagNames.signal(17), "SIGCHLD")
-        XCTAssertEqual(FlagNames.signal(9), "SIGKILL")
-        XCTAssertEqual(FlagNames.signal(31), "SIGSYS")
-        XCTAssertEqual(FlagNames.signal(34), "SIGRT_2")
-        XCTAssertEqual(FlagNames.signal(200), "200")
+        XCTAssertEqual(Text.signal(17), "SIGCHLD")
+        XCTAssertEqual(Text.signal(9), "SIGKILL")
+        XCTAssertEqual(Text.signal(31), "SIGSYS")
+        XCTAssertEqual(Text.signal(34), "SIGRT_2")
+        XCTAssertEqual(Text.signal(200), "200")
     }
 
     func testMountFlags() {
-        XCTAssertEqual(FlagNames.mount(2), "MS_NOSUID")
-        XCTAssertEqual(FlagNames.mount(0xC0ED_0000 | 0x1000 | 0x4000), "MS_BIND|MS_REC")
-        XCTAssertEqual(FlagNames.mount(0xC0ED_0000), "0")
-        XCTAssertEqual(FlagNames.mount((1 << 18) | (1 << 14)), "MS_REC|MS_PRIVATE")
-        XCTAssertEqual(FlagNames.mount(32 | 1), "MS_RDONLY|MS_REMOUNT")
-        XCTAssertEqual(FlagNames.mount(512), "0x200")
-        XCTAssertEqual(FlagNames.mount(0x1_0000_0000 | 4), "MS_NODEV|0x100000000")
-        XCTAssertEqual(FlagNames.mountTable.names(0x03FF_FDFF).count, 25)
+        XCTAssertEqual(Text.mount(2), "MS_NOSUID")
+        XCTAssertEqual(Text.mount(0xC0ED_0000 | 0x1000 | 0x4000), "MS_BIND|MS_REC")
+        XCTAssertEqual(Text.mount(0xC0ED_0000), "0")
+        XCTAssertEqual(Text.mount((1 << 18) | (1 << 14)), "MS_REC|MS_PRIVATE")
+        XCTAssertEqual(Text.mount(32 | 1), "MS_RDONLY|MS_REMOUNT")
+        XCTAssertEqual(Text.mount(512), "0x200")
+        XCTAssertEqual(Text.mount(0x1_0000_0000 | 4), "MS_NODEV|0x100000000")
+        XCTAssertEqual(Text.names(FlagNames.mountTable, 0x03FF_FDFF).count, 25)
     }
 
     func testOtherTables() {
-        XCTAssertEqual(FlagNames.umount(2), "MNT_DETACH")
-        XCTAssertEqual(FlagNames.umount(1 | 4 | 8), "MNT_FORCE|MNT_EXPIRE|UMOUNT_NOFOLLOW")
-        XCTAssertEqual(FlagNames.mountAttr(4), "MOUNT_ATTR_NODEV")
-        XCTAssertEqual(FlagNames.mountAttr(0x1 | 0x10), "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOATIME")
-        XCTAssertEqual(FlagNames.mountAttr(0x20 | 0x80), "MOUNT_ATTR_STRICTATIME|MOUNT_ATTR_NODIRATIME")
-        XCTAssertEqual(FlagNames.mountAttr(0x70), "MOUNT_ATTR__ATIME")
-        XCTAssertEqual(FlagNames.mountAttr(0x30), "0x30")      // not a valid atime setting
-        XCTAssertEqual(FlagNames.mountAttr(0x10_0000 | 0x20_0000 | 0x2 | 0x8),
+        XCTAssertEqual(Text.umount(2), "MNT_DETACH")
+        XCTAssertEqual(Text.umount(1 | 4 | 8), "MNT_FORCE|MNT_EXPIRE|UMOUNT_NOFOLLOW")
+        XCTAssertEqual(Text.mountAttr(4), "MOUNT_ATTR_NODEV")
+        XCTAssertEqual(Text.mountAttr(0x1 | 0x10), "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOATIME")
+        XCTAssertEqual(Text.mountAttr(0x20 | 0x80), "MOUNT_ATTR_STRICTATIME|MOUNT_ATTR_NODIRATIME")
+        XCTAssertEqual(Text.mountAttr(0x70), "MOUNT_ATTR__ATIME")
+        XCTAssertEqual(Text.mountAttr(0x30), "0x30")      // not a valid atime setting
+        XCTAssertEqual(Text.mountAttr(0x10_0000 | 0x20_0000 | 0x2 | 0x8),
                        "MOUNT_ATTR_NOSUID|MOUNT_ATTR_NOEXEC|MOUNT_ATTR_IDMAP|MOUNT_ATTR_NOSYMFOLLOW")
-        XCTAssertEqual(FlagNames.moveMount(4), "MOVE_MOUNT_F_EMPTY_PATH")
-        XCTAssertEqual(FlagNames.moveMount(0x377),
+        XCTAssertEqual(Text.moveMount(4), "MOVE_MOUNT_F_EMPTY_PATH")
+        XCTAssertEqual(Text.moveMount(0x377),
                        "MOVE_MOUNT_F_SYMLINKS|MOVE_MOUNT_F_AUTOMOUNTS|MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_SYMLINKS|MOVE_MOUNT_T_AUTOMOUNTS|MOVE_MOUNT_T_EMPTY_PATH|MOVE_MOUNT_SET_GROUP|MOVE_MOUNT_BENEATH")
-        XCTAssertEqual(FlagNames.fsopen(1), "FSOPEN_CLOEXEC")
-        XCTAssertEqual(FlagNames.fsmount(1), "FSMOUNT_CLOEXEC")
-        XCTAssertEqual(FlagNames.openTree(1 | 0x80000 | 0x8000), "OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE")
-        XCTAssertEqual(FlagNames.mountSetattr(0x8000 | 0x1000 | 0x800 | 0x100),
+        XCTAssertEqual(Text.fsopen(1), "FSOPEN_CLOEXEC")
+        XCTAssertEqual(Text.fsmount(1), "FSMOUNT_CLOEXEC")
+        XCTAssertEqual(Text.openTree(1 | 0x80000 | 0x8000), "OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE")
+        XCTAssertEqual(Text.mountSetattr(0x8000 | 0x1000 | 0x800 | 0x100),
                        "AT_SYMLINK_NOFOLLOW|AT_NO_AUTOMOUNT|AT_EMPTY_PATH|AT_RECURSIVE")
-        XCTAssertEqual(FlagNames.propagation(1 << 18), "MS_PRIVATE")
-        XCTAssertEqual(FlagNames.propagation(1 << 17), "MS_UNBINDABLE")
-        XCTAssertEqual(FlagNames.propagation(1 << 19), "MS_SLAVE")
-        XCTAssertEqual(FlagNames.propagation(1 << 20), "MS_SHARED")
-        XCTAssertEqual(FlagNames.setnsType(0), "any")
-        XCTAssertEqual(FlagNames.setnsType(0x4000_0000), "CLONE_NEWNET")
-        XCTAssertEqual(FlagNames.setnsType(0x4400_0000), "CLONE_NEWNET|CLONE_NEWUTS")
-        XCTAssertEqual((0...9).map { FlagNames.fsconfigCommand($0) },
+        XCTAssertEqual(Text.propagation(1 << 18), "MS_PRIVATE")
+        XCTAssertEqual(Text.propagation(1 << 17), "MS_UNBINDABLE")
+        XCTAssertEqual(Text.propagation(1 << 19), "MS_SLAVE")
+        XCTAssertEqual(Text.propagation(1 << 20), "MS_SHARED")
+        XCTAssertEqual(Text.setnsType(0), "any")
+        XCTAssertEqual(Text.setnsType(0x4000_0000), "CLONE_NEWNET")
+        XCTAssertEqual(Text.setnsType(0x4400_0000), "CLONE_NEWNET|CLONE_NEWUTS")
+        XCTAssertEqual((0...9).map { Text.fsconfigCommand($0) },
                        ["FSCONFIG_SET_FLAG", "FSCONFIG_SET_STRING", "FSCONFIG_SET_BINARY", "FSCONFIG_SET_PATH",
                         "FSCONFIG_SET_PATH_EMPTY", "FSCONFIG_SET_FD", "FSCONFIG_CMD_CREATE",
                         "FSCONFIG_CMD_RECONFIGURE", "FSCONFIG_CMD_CREATE_EXCL", "9"])
@@ -223,6 +223,46 @@ final class FlagTests: XCTestCase {
         if s.hasPrefix("0") && s.count > 1 { return UInt64(s.dropFirst(), radix: 8) }
         return UInt64(s)
     }
+}
+
+/// The text forms of flags, made by the append path the formatters use (no String helpers
+/// in the library: they would be used by tests only).
+private enum Text {
+    static func text(_ body: (inout OutputBuffer) -> Void) -> String {
+        var out = OutputBuffer()
+        body(&out)
+        return out.string
+    }
+
+    static func table(_ t: FlagTable, _ v: UInt64) -> String { text { t.append(v, into: &$0) } }
+
+    static func names(_ t: FlagTable, _ v: UInt64) -> [String] {
+        v == 0 ? [] : table(t, v).split(separator: "|").map(String.init)
+    }
+
+    static func clone(_ flags: UInt64, syscall: CloneSyscall = .unshare, exitSignal: UInt64 = 0) -> String {
+        text { FlagNames.appendClone(flags, syscall: syscall, exitSignal: exitSignal, into: &$0) }
+    }
+
+    static func signal(_ sig: UInt64) -> String { text { FlagNames.appendSignal(sig, into: &$0) } }
+
+    /// Through a decoded mount event: the decoder strips the old magic (MountCall.flags).
+    static func mount(_ flags: UInt64) -> String {
+        var f = Fixture(.mount)
+        f.setArg(3, flags)
+        return f.event.withView { table(FlagNames.mountTable, $0.mount.flags) }
+    }
+
+    static func umount(_ v: UInt64) -> String { table(FlagNames.umountTable, v) }
+    static func mountAttr(_ v: UInt64) -> String { table(FlagNames.mountAttrTable, v) }
+    static func moveMount(_ v: UInt64) -> String { table(FlagNames.moveMountTable, v) }
+    static func fsopen(_ v: UInt64) -> String { table(FlagNames.fsopenTable, v) }
+    static func fsmount(_ v: UInt64) -> String { table(FlagNames.fsmountTable, v) }
+    static func openTree(_ v: UInt64) -> String { table(FlagNames.openTreeTable, v) }
+    static func mountSetattr(_ v: UInt64) -> String { table(FlagNames.atTable, v) }
+    static func propagation(_ v: UInt64) -> String { table(FlagNames.propagationTable, v) }
+    static func setnsType(_ v: UInt64) -> String { text { FlagNames.appendSetnsType(v, into: &$0) } }
+    static func fsconfigCommand(_ v: UInt64) -> String { text { FlagNames.appendFsconfigCommand(v, into: &$0) } }
 }
 
 struct HarnessFailure: Error, CustomStringConvertible {

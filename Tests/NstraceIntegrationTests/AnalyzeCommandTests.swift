@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 import NstraceCore
 
 /// `nstrace analyze`, `diff` and `export -o chrome` run as a user would, on the recorded

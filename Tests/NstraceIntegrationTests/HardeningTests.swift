@@ -1,6 +1,7 @@
 import Foundation
 import NstraceCore
 import XCTest
+import NstraceTestSupport
 
 /// Issue 10: nstrace runs as root on hosts that run other people's containers. Each test is
 /// one defect tried the way an attacker or a careless user would, with the real binary.
@@ -63,11 +64,11 @@ final class HardeningTests: XCTestCase {
     /// A small real recording to read back.
     private func recording(_ name: String) throws -> String {
         let file = path(name)
-        let recorder = try TracerProcess(arguments: ["record", "-w", file, "--comm", "nstdrv"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--comm", "nstdrv"])
         defer { recorder.kill() }
         try recorder.waitUntilTracing()
         _ = try Harness.run(Harness.driver, ["unshare", "mount"])
-        _ = try recorder.stop()
+        _ = try recorder.stopCollecting()
         return file
     }
 
@@ -114,13 +115,13 @@ final class HardeningTests: XCTestCase {
         let victim = try victim("victim")
         let file = path("rot.nst")
         try plantAsNobody("ln -s \(victim) \(file).1")
-        let recorder = try TracerProcess(arguments: ["record", "-w", file, "--comm", "nstdrv", "--max-size", "64K"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--comm", "nstdrv", "--max-size", "64K"])
         defer { recorder.kill() }
         try recorder.waitUntilTracing()
         for _ in 0..<24 { _ = try Harness.run(Harness.driver, ["all"]) }  // about 110 KB: rotates
-        Glibc.kill(recorder.process.processIdentifier, SIGINT)
-        recorder.process.waitUntilExit()
-        XCTAssertEqual(recorder.process.terminationStatus, 1, recorder.stderrText)
+        Glibc.kill(recorder.pid, SIGINT)
+        recorder.waitForExit()
+        XCTAssertEqual(recorder.exitStatus, 1, recorder.stderrText)
         XCTAssertTrue(recorder.stderrText.contains(file + ".1"), recorder.stderrText)
         assertUntouched(victim)
         XCTAssertEqual(owner(file)?.mode, 0o600)
@@ -376,16 +377,16 @@ final class HardeningTests: XCTestCase {
 
     func testUserSwitchesUidAfterAttaching() throws {
         guard Harness.requireRoot() else { return }
-        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "nstdrv", "--user", "nobody"])
+        let tracer = try NstraceTracer(["-o", "json", "--comm", "nstdrv", "--user", "nobody"])
         defer { tracer.kill() }
         try tracer.waitUntilTracing()
-        let s = status(tracer.process.processIdentifier)
+        let s = status(tracer.pid)
         XCTAssertEqual(s["Uid"]?.split(separator: "\t").map(String.init), ["65534", "65534", "65534", "65534"], "\(s)")
         XCTAssertEqual(s["Groups"] ?? "", "")
         XCTAssertEqual(s["CapEff"], "0000000000000000")
         XCTAssertEqual(s["CapBnd"], "0000000000000000")
         _ = try Harness.run(Harness.driver, ["unshare"])
-        let out = try tracer.stop()
+        let out = try tracer.stopCollecting()
         XCTAssertEqual(out.stdout.split(separator: UInt8(ascii: "\n")).count, 8, out.stderr)
         let bad = try nstrace(["--user", "no-such-user-here", "--duration", "1"])
         XCTAssertNotEqual(bad.status, 0)

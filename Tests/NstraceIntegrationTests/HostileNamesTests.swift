@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,10 +45,10 @@ final class HostileNamesTests: XCTestCase {
         let cgroup2 = try XCTUnwrap(mountTable.map { $0.split(separator: " ") }.first { $0.count > 2 && $0[2] == "cgroup2" }?[1], "no cgroup2 mount")
         cgroup = Array(cgroup2.utf8) + Array("/machine-".utf8) + Self.hostile + Array(".scope".utf8)
 
-        let live = try TracerProcess(arguments: ["--color", "never", "--containers-only"])
+        let live = try NstraceTracer(["--color", "never", "--containers-only"])
         defer { live.kill() }
         let file = scratch.appendingPathComponent("hostile.nst").path
-        let recorder = try TracerProcess(arguments: ["record", "-w", file, "--containers-only"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--containers-only"])
         defer { recorder.kill() }
         try live.waitUntilTracing()
         try recorder.waitUntilTracing()
@@ -81,8 +82,8 @@ final class HostileNamesTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: ready), "the machine's process did not start")
         let pid = String(process.processIdentifier)
 
-        let liveOut = try live.stop()
-        let recorded = try recorder.stop()
+        let liveOut = try live.stopCollecting()
+        let recorded = try recorder.stopCollecting()
         assertSafe(liveOut.stdout, "live text stdout")
         assertSafe(Data(liveOut.stderr.utf8), "live stderr")
         assertSafe(Data(recorded.stderr.utf8), "record stderr")

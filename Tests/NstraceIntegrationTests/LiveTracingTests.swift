@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// The real BPF programs, loaded by the real `nstrace`, watching real syscalls made by
 /// `nstrace-testdriver`; every expected value comes from the driver (and /proc), never from

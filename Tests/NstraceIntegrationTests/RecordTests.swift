@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// `nstrace record`, then `show`, `export`, `info` on the file: the real tracer, real syscalls,
 /// the real binary reading its own files back (as a user without root where it should).
@@ -21,15 +22,15 @@ final class RecordTests: XCTestCase {
     func testShowOfARecordingEqualsLiveJSON() throws {
         guard Harness.requireRoot() else { return }
         let file = scratch.appendingPathComponent("run.nst").path
-        let live = try TracerProcess(arguments: ["-o", "json", "--comm", "nstdrv"])
+        let live = try NstraceTracer(["-o", "json", "--comm", "nstdrv"])
         defer { live.kill() }
-        let recorder = try TracerProcess(arguments: ["record", "-w", file, "--comm", "nstdrv"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--comm", "nstdrv"])
         defer { recorder.kill() }
         try live.waitUntilTracing()
         try recorder.waitUntilTracing()
         _ = try Harness.run(Harness.driver, ["unshare", "setns", "mount", "fsmount", "bad_mount"])
-        let liveOut = try live.stop()
-        let recorded = try recorder.stop()
+        let liveOut = try live.stopCollecting()
+        let recorded = try recorder.stopCollecting()
         XCTAssertTrue(recorded.stderr.contains("events recorded to \(file)"), recorded.stderr)
         XCTAssertTrue(recorded.stderr.contains(" 0 lost"), recorded.stderr)
 
@@ -50,11 +51,11 @@ final class RecordTests: XCTestCase {
         guard Harness.requireRoot() else { return }
         let file = scratch.appendingPathComponent("piped.nst").path
         // record -w - > file, stopped with SIGTERM: the trailer is written, exit 0
-        let recorder = try TracerProcess(arguments: ["record", "-w", "-", "--comm", "nstdrv", "-z"], stdoutPath: file)
+        let recorder = try NstraceTracer(["record", "-w", "-", "--comm", "nstdrv", "-z"], stdoutPath: file)
         defer { recorder.kill() }
         try recorder.waitUntilTracing()
         _ = try Harness.run(Harness.driver, ["unshare"])
-        let result = try recorder.stop(signal: SIGTERM)
+        let result = try recorder.stopCollecting(signal: SIGTERM)
         XCTAssertTrue(result.stderr.contains("events recorded to stdout"), result.stderr)
 
         let info = try Harness.runCapturing(Harness.nstrace, ["info", file, "-o", "json"])
@@ -79,13 +80,13 @@ final class RecordTests: XCTestCase {
         var eventsSeen = 0
         for round in 0..<8 {
             let file = scratch.appendingPathComponent("killed-\(round).nst").path
-            let recorder = try TracerProcess(arguments: ["record", "-w", file, "--comm", "nstdrv"])
+            let recorder = try NstraceTracer(["record", "-w", file, "--comm", "nstdrv"])
             defer { recorder.kill() }
             try recorder.waitUntilTracing()
             _ = try Harness.run(Harness.driver, ["unshare", "mount"])
             usleep(UInt32.random(in: 0...400_000, using: &generator))
             recorder.kill()
-            recorder.process.waitUntilExit()
+            recorder.waitForExit()
             // killed before renaming into place: the data is in FILE.part-XXXXXX (docs/cli.md)
             XCTAssertFalse(FileManager.default.fileExists(atPath: file), "round \(round): a half-written file under the final name")
             let parts = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("killed-\(round).nst.part-") }
@@ -112,11 +113,11 @@ final class RecordTests: XCTestCase {
     func testChromeExportHasATrackPerProcessAndParses() throws {
         guard Harness.requireRoot() else { return }
         let file = scratch.appendingPathComponent("chrome.nst").path
-        let recorder = try TracerProcess(arguments: ["record", "-w", file, "--comm", "nstdrv"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--comm", "nstdrv"])
         defer { recorder.kill() }
         try recorder.waitUntilTracing()
         let facts = String(decoding: try Harness.run(Harness.driver, ["clone", "mount"]), as: UTF8.self)
-        _ = try recorder.stop()
+        _ = try recorder.stopCollecting()
         let out = scratch.appendingPathComponent("chrome.json").path
         let export = try Harness.runCapturing(Harness.nstrace, ["export", file, "-o", "chrome", "-w", out])
         XCTAssertEqual(export.status, 0, export.stderr)
@@ -137,11 +138,11 @@ final class RecordTests: XCTestCase {
     func testRotationKeepsCompleteFiles() throws {
         guard Harness.requireRoot() else { return }
         let file = scratch.appendingPathComponent("rotated.nst").path
-        let recorder = try TracerProcess(arguments: ["record", "-w", file, "--comm", "nstdrv", "--max-size", "64K"])
+        let recorder = try NstraceTracer(["record", "-w", file, "--comm", "nstdrv", "--max-size", "64K"])
         defer { recorder.kill() }
         try recorder.waitUntilTracing()
         for _ in 0..<24 { _ = try Harness.run(Harness.driver, ["all"]) }  // about 110 KB of events
-        let result = try recorder.stop()
+        let result = try recorder.stopCollecting()
         // how many files depends on the host snapshot each one repeats (containers, cgroups)
         var names = [file]
         while FileManager.default.fileExists(atPath: file + ".\(names.count)") { names.append(file + ".\(names.count)") }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// Issue 8: paths a mount-family call names through a descriptor are resolved in the kernel at
 /// syscall entry. The driver prints what each resolves to (its own mkdir/open), the tracer
@@ -16,7 +17,7 @@ final class ResolvedPathTests: XCTestCase {
         }
     }
 
-    func path(_ e: JSONEvent, _ arg: String) -> [String: JSONValue]? { e.paths?[arg] }
+    func path(_ e: JSONEvent, _ arg: String) -> [String: ParsedJSON]? { e.paths?[arg] }
 
     func testProcSelfFdTargetIsResolved() throws {
         let run = try get()

@@ -91,7 +91,7 @@ public final class AnalysisEventAdapter {
             // host noise stays cheap: only engine processes' calls, and joins of a network
             // namespace a container start uses, are kept
             guard ev.type == .setns else { return .skipped }
-            let netns = UInt32(truncatingIfNeeded: ev.aux(1))
+            let netns = ev.setns.targetInode
             if let ownsNetns {
                 guard ownsNetns(netns) else { return .skipped }
             } else {
@@ -125,31 +125,32 @@ public final class AnalysisEventAdapter {
                 }
             }
         case .setns:
-            e.namespaceFlags = ev.aux(0)
-            if ev.aux(3) == 0, let t = NamespaceType(cloneFlag: ev.aux(0)) {
-                e.namespaces = [(t.name, UInt32(truncatingIfNeeded: ev.aux(1)))]
+            let call = ev.setns
+            e.namespaceFlags = call.targetType
+            if !call.viaPidfd, let t = NamespaceType(cloneFlag: call.targetType) {
+                e.namespaces = [(t.name, call.targetInode)]
             }
         case .mount:
             e.source = Self.string(ev, 0)
             e.target = Self.string(ev, 1)
             e.fstype = Self.string(ev, 2)
-            e.mountFlags = FlagNames.stripMountMagic(ev.arg(3))
+            e.mountFlags = ev.mount.flags
         case .umount:
             e.target = Self.string(ev, 0)
-            e.mountFlags = ev.arg(1)
+            e.mountFlags = ev.umount.flags
         case .pivotRoot:
             e.target = Self.string(ev, 0)
             e.source = Self.string(ev, 1)
         case .moveMount:
             e.source = Self.string(ev, 0)
             e.target = Self.string(ev, 1)
-            e.mountFlags = ev.arg(4)
+            e.mountFlags = ev.moveMount.flags
         case .openTree, .mountSetattr, .fsopen:
             e.target = Self.string(ev, 0)
         case .exec:
             e.filename = Self.string(ev, 0)
             ev.forEachArgument { a in e.argv.append(Self.text(a)) }
-            e.isRuntime = ev.aux(1) != 0
+            e.isRuntime = ev.exec.isRuntime
             for slot in 0..<NamespaceSlot.count {
                 let type = Self.typeName(slot: slot)
                 guard slot < 8 else { continue }

@@ -29,7 +29,7 @@ public final class ContainerRootfs {
         switch ev.type {
         case .mount:
             // the first bind of an absolute path onto itself, before the pivot
-            guard ev.arg(3) & 0x1000 != 0, !pivoted.contains(mnt), rootfs[container.id] == nil,
+            guard ev.mount.flags & MountCall.bindFlag != 0, !pivoted.contains(mnt), rootfs[container.id] == nil,
                   !ev.isTruncated(slot: 1), ev.stringLength(1) > 1, ev.string(1).first == 0x2F,
                   ev.string(0).elementsEqual(ev.string(1)) else { return }
             rootfs[container.id] = Array(ev.string(1))

@@ -112,7 +112,7 @@ public final class EngineEvidence {
         // a `podman run` process that named one container (its shm under overlay-containers/<id>)
         // makes that container's network namespace and mounts
         if Self.isPerCommandEngine(ev.comm), let owner = commandOwner[ev.pid] ?? nil {
-            if ev.type == .unshare, ev.arg(0) & 0x4000_0000 != 0, !ev.failed {
+            if ev.type == .unshare, ev.unshare.flags & NamespaceType.net.cloneFlag != 0, !ev.failed {
                 threadsInside[ev.tid] = (owner, NamespaceSlot.net.index, ev.ns(NamespaceSlot.net.index))
             }
             return (owner, false)

@@ -1,6 +1,6 @@
 import FoundationEssentials
 
-/// One METADATA record: a kind (`container`, `process`, `cgroup`, `host-snapshot`, `lost`,
+/// One METADATA record: a kind (`container`, `cgroup`, `host-snapshot`, `lost`,
 /// or any later one), the version of that kind's JSON schema, the boot-clock time it refers
 /// to, and a JSON object. Readers pass on kinds they do not know; a kind's schema only
 /// gains keys within a version (decoders ignore unknown keys), and changes meaning only
@@ -197,53 +197,6 @@ extension TraceMetadata {
             mountinfo = try c.decodeIfPresent(String.self, forKey: .mountinfo)
             state = try c.decodeIfPresent(String.self, forKey: .state)
             extra = try c.decodeIfPresent([String: String].self, forKey: .extra)
-        }
-    }
-
-    /// `process`: a process seen while recording (e.g. a runtime's `runc create <id>`), for
-    /// attribution from the file alone.
-    public struct Process: TraceMetadataPayload, Equatable {
-        public static let kind = "process"
-        public static let version: UInt16 = 1
-
-        public var pid: UInt32
-        public var ppid: UInt32?
-        public var comm: String?
-        public var exe: String?
-        public var argv: [String]?
-        public var cgroupID: UInt64?
-        public var containerID: String?
-        public var namespaces: NamespaceInodes
-
-        public init(pid: UInt32, ppid: UInt32? = nil, comm: String? = nil, exe: String? = nil,
-                    argv: [String]? = nil, cgroupID: UInt64? = nil, containerID: String? = nil,
-                    namespaces: NamespaceInodes = [:]) {
-            self.pid = pid
-            self.ppid = ppid
-            self.comm = comm
-            self.exe = exe
-            self.argv = argv
-            self.cgroupID = cgroupID
-            self.containerID = containerID
-            self.namespaces = namespaces
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case pid, ppid, comm, exe, argv, namespaces
-            case cgroupID = "cgroup_id"
-            case containerID = "container_id"
-        }
-
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            pid = try c.decode(UInt32.self, forKey: .pid)
-            ppid = try c.decodeIfPresent(UInt32.self, forKey: .ppid)
-            comm = try c.decodeIfPresent(String.self, forKey: .comm)
-            exe = try c.decodeIfPresent(String.self, forKey: .exe)
-            argv = try c.decodeIfPresent([String].self, forKey: .argv)
-            cgroupID = try c.decodeIfPresent(UInt64.self, forKey: .cgroupID)
-            containerID = try c.decodeIfPresent(String.self, forKey: .containerID)
-            namespaces = try c.decodeIfPresent(NamespaceInodes.self, forKey: .namespaces) ?? [:]
         }
     }
 

@@ -75,12 +75,7 @@ final class ContainerAttributionTests: XCTestCase {
         nsInodes[Int(NST_NS_NET)] = 4_026_532_800
         nsInodes[Int(NST_NS_MNT)] = 4_026_532_801
         a.register(ContainerIdentity(id: dockerID, runtime: .docker), namespaces: NamespaceSet(nsInodes))
-        var setns = Fixture(.setns, comm: "nsenter")
-        setns.e.cgroup_id = 1
-        setns.e.flags = UInt32(NST_F_NS_BEFORE)
-        setns.setAux(0, 0x4000_0000) // CLONE_NEWNET
-        setns.setAux(1, 4_026_532_800)
-        setns.setNs(Int(NST_NS_NET), 4_026_532_800)
+        let setns = Fixture.hostJoiningNetwork(4_026_532_800)
         let joined = setns.event.withView { a.attribute($0) }
         XCTAssertNil(joined.container, "nsenter is a host process")
         XCTAssertEqual(joined.target?.id, dockerID)

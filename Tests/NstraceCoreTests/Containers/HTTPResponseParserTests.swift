@@ -131,7 +131,7 @@ final class HTTPResponseParserTests: XCTestCase {
     }
 
     func testRandomBytesNeverCrash() {
-        var random = ContainersTestSupport.SeededRandom(seed: 7)
+        var random = SplitMix(seed: 7)
         let alphabet = bytes("HTTP/1.1 200 OK\r\n:;0123456789abcdefChunkedContent-LengthTransfer-Encoding \t")
         for _ in 0..<2000 {
             let count = Int.random(in: 0..<200, using: &random)

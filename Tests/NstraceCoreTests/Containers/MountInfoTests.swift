@@ -193,7 +193,7 @@ final class MountInfoTests: XCTestCase {
     }
 
     func testHostileBytesNeverCrash() {
-        var generator = ContainersTestSupport.SeededRandom(seed: 42)
+        var generator = SplitMix(seed: 42)
         let alphabet = Array(" -:/\\0123456789abcrwshared:master:unbindable\u{0}\t\u{FFFD}")
         for _ in 0..<5_000 {
             let length = Int(generator.next() % 120)

@@ -199,10 +199,11 @@ enum TF {
     }
 }
 
-/// Deterministic PRNG for the tests (SplitMix64).
-struct SplitMix {
+/// Deterministic PRNG for the tests (SplitMix64): reproducible hostile and random inputs.
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(_ seed: UInt64) { state = seed }
+    init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

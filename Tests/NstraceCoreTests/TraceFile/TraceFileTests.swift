@@ -97,10 +97,9 @@ final class TraceFileTests: XCTestCase {
                                   state: "running", extra: ["label": "v"])
         let snap = TraceMetadata.HostSnapshot(hostNamespaces: ["mnt": 1], namespaces: [.init(type: "net", inode: 9, pids: [1], containerID: "f00d")],
                                         containers: [c], hostMountinfo: "m\n", cgroup2Mount: "/sys/fs/cgroup/unified")
-        let proc = TraceMetadata.Process(pid: 5, ppid: 1, comm: "runc", exe: "/usr/bin/runc", argv: ["runc", "create", "x"],
-                                   cgroupID: 3, containerID: "x", namespaces: ["mnt": 2])
+        let cgroup = TraceMetadata.Cgroup(id: 3, path: "/system.slice/x", containerID: "x")
         let ops: [TF.Op] = [.metadata(try TraceMetadata(c, tsNs: 1)), .metadata(try TraceMetadata(snap)),
-                            .metadata(try TraceMetadata(proc)), .metadata(try TraceMetadata(TraceMetadata.Lost(ringbuf: 1, pending: 2, submitted: 3)))]
+                            .metadata(try TraceMetadata(cgroup)), .metadata(try TraceMetadata(TraceMetadata.Lost(ringbuf: 1, pending: 2, submitted: 3)))]
         let items = try TF.read(try TF.write(ops, options: TraceWriteOptions(compress: true))).1
         XCTAssertEqual(items, TF.expected(ops))
         guard case .metadata(let m0) = items[0], case .metadata(let m1) = items[1], case .metadata(let m2) = items[2] else {
@@ -109,7 +108,7 @@ final class TraceFileTests: XCTestCase {
         XCTAssertEqual(try m0.decode(TraceMetadata.Container.self), c)
         XCTAssertEqual(m0.tsNs, 1)
         XCTAssertEqual(try m1.decode(TraceMetadata.HostSnapshot.self), snap)
-        XCTAssertEqual(try m2.decode(TraceMetadata.Process.self), proc)
+        XCTAssertEqual(try m2.decode(TraceMetadata.Cgroup.self), cgroup)
         XCTAssertTrue(m0.jsonString.contains("\"pod_namespace\":\"ns\""), m0.jsonString)
         // wrong kind, wrong JSON: errors, not crashes
         XCTAssertThrowsError(try m0.decode(TraceMetadata.Lost.self))
