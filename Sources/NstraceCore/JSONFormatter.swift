@@ -20,11 +20,6 @@ public struct JSONFormatter {
         return out.string
     }
 
-    /// `"mnt":`, `,"net":` … — the members of the `ns` object, index = slot: NamespaceSlot's
-    /// JSON keys, quoted once here rather than piece by piece per event.
-    static let nsMembers: [[UInt8]] = NamespaceSlot.allCases.map { slot in
-        Array(((slot.index == 0 ? "\"" : ",\"") + slot.name + "\":").utf8)
-    }
 
     /// Appends one object and a newline.
     @inline(__always)
@@ -63,7 +58,7 @@ public struct JSONFormatter {
 
         out.append(",\"ns\":{")
         for s in 0..<NamespaceSlot.count {
-            out.append(Self.nsMembers[s])
+            out.append(NamespaceSlot.jsonMembers[s])
             out.appendDecimal(ev.ns(s))
         }
         out.append("},\"ns_before\":{")
@@ -127,19 +122,21 @@ public struct JSONFormatter {
 
     /// The names of the event's main flags argument, as a JSON array.
     static func appendFlags(_ ev: EventView, into out: inout OutputBuffer) {
+        let table: FlagTable, value: UInt64
         switch ev.type {
-        case .unshare: FlagNames.cloneTable.appendJSONArray(ev.unshare.flags, into: &out)
-        case .clone, .clone3: FlagNames.cloneTable.appendJSONArray(ev.clone.flags, into: &out)
-        case .setns: FlagNames.namespaceTable.appendJSONArray(ev.setns.nstype, into: &out)
-        case .mount: FlagNames.mountTable.appendJSONArray(ev.mount.flags, into: &out)
-        case .umount: FlagNames.umountTable.appendJSONArray(ev.umount.flags, into: &out)
-        case .fsopen: FlagNames.fsopenTable.appendJSONArray(ev.fsopen.flags, into: &out)
-        case .fsmount: FlagNames.fsmountTable.appendJSONArray(ev.fsmount.flags, into: &out)
-        case .moveMount: FlagNames.moveMountTable.appendJSONArray(ev.moveMount.flags, into: &out)
-        case .openTree: FlagNames.openTreeTable.appendJSONArray(ev.openTree.flags, into: &out)
-        case .mountSetattr: FlagNames.atTable.appendJSONArray(ev.mountSetattr.flags, into: &out)
-        case .pivotRoot, .fsconfig, .exec, .cgroupMkdir: out.append("[]")
+        case .unshare: (table, value) = (FlagNames.cloneTable, ev.unshare.flags)
+        case .clone, .clone3: (table, value) = (FlagNames.cloneTable, ev.clone.flags)
+        case .setns: (table, value) = (FlagNames.namespaceTable, ev.setns.nstype)
+        case .mount: (table, value) = (FlagNames.mountTable, ev.mount.flags)
+        case .umount: (table, value) = (FlagNames.umountTable, ev.umount.flags)
+        case .fsopen: (table, value) = (FlagNames.fsopenTable, ev.fsopen.flags)
+        case .fsmount: (table, value) = (FlagNames.fsmountTable, ev.fsmount.flags)
+        case .moveMount: (table, value) = (FlagNames.moveMountTable, ev.moveMount.flags)
+        case .openTree: (table, value) = (FlagNames.openTreeTable, ev.openTree.flags)
+        case .mountSetattr: (table, value) = (FlagNames.atTable, ev.mountSetattr.flags)
+        case .pivotRoot, .fsconfig, .exec, .cgroupMkdir: out.append("[]"); return
         }
+        table.appendJSONArray(value, into: &out)
     }
 
     // MARK: args

@@ -6,10 +6,13 @@ import XCTest
 final class NamespaceSetTests: XCTestCase {
     func testSlotsFollowTheABIAndProc() {
         XCTAssertEqual(NamespaceSlot.allCases.map(\.index), Array(0..<Int(NST_NS_SLOTS)))
+        XCTAssertEqual(NamespaceSlot.jsonMembers.count, NamespaceSlot.count)
         XCTAssertEqual(NamespaceSlot.allCases.map(\.name),
                        ["mnt", "net", "pid", "uts", "ipc", "user", "cgroup", "time", "pid_for_children", "time_for_children"])
         for slot in NamespaceSlot.allCases {
             XCTAssertEqual("\(NamespaceSlot.name(slot.index))", slot.name, "the per-event name table")
+            XCTAssertEqual("\(NamespaceSlot.jsonMembers[slot.index])", (slot.index == 0 ? "" : ",") + "\"\(slot.name)\":",
+                           "the JSON ns object's member prefixes")
             XCTAssertEqual(NamespaceSlot(index: slot.index), slot)
             XCTAssertTrue(slot.type.slots.contains(slot.index))
             XCTAssertEqual(slot.cloneFlag, slot.type.cloneFlag)
