@@ -35,6 +35,8 @@ struct Options {
     var parts: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 8, 9]
     var peers = PeerOptions()
     var staticBinary: String?
+    /// Part 7: keep its trace files in this directory (to profile `nstrace analyze` on them).
+    var keepAnalyzeTraces: String?
 }
 
 func usage() -> Never {
@@ -47,7 +49,8 @@ func usage() -> Never {
         + "  --workloads LIST  part 8: of " + PeerWorkload.allCases.map(\.rawValue).joined(separator: ",") + "\n"
         + "  --tracers LIST    part 8: of " + PeerTracer.allCases.dropFirst().map(\.id).joined(separator: ",") + "\n"
         + "  --markdown FILE   part 8: write the results and a plot to FILE (BENCHMARKS.md)\n"
-        + "  --static PATH     part 9: the static-stdlib nstrace to compare with --nstrace (default: PATH-static)")
+        + "  --static PATH     part 9: the static-stdlib nstrace to compare with --nstrace (default: PATH-static)\n"
+        + "  --keep-analyze-traces DIR  part 7: write its traces into DIR and keep them")
     exit(2)
 }
 
@@ -85,6 +88,9 @@ func parseOptions() -> Options {
         case "--static":
             guard let p = args.popFirst() else { usage() }
             options.staticBinary = p
+        case "--keep-analyze-traces":
+            guard let p = args.popFirst() else { usage() }
+            options.keepAnalyzeTraces = p
         case "--markdown":
             guard let p = args.popFirst() else { usage() }
             options.peers.markdown = p
@@ -403,7 +409,7 @@ do {
     let overhead = p.contains(4) ? try partSpawn(nstrace: options.nstrace, quick: options.quick) : nil
     let file = p.contains(5) ? partTraceFile(quick: options.quick) : nil
     let runc = p.contains(6) ? try partRuncRuns(nstrace: options.nstrace, quick: options.quick) : nil
-    let analyze = p.contains(7) ? try partAnalyze(quick: options.quick) : nil
+    let analyze = p.contains(7) ? try partAnalyze(quick: options.quick, keepIn: options.keepAnalyzeTraces) : nil
     let binaries = p.contains(9) ? try partStaticBinary(dynamic: options.nstrace, staticPath: options.staticBinary ?? options.nstrace + "-static",
                                                          quick: options.quick) : []
     if p.contains(8) {

@@ -34,16 +34,46 @@ public final class AnalysisEventAdapter {
 
     /// Each container's value, escaped once (refreshed when its name or image changes).
     private var containers: [ObjectIdentifier: (name: String?, image: String?, runtime: ContainerRuntime, value: AnalysisEvent.Container)] = [:]
+    /// The last one asked for: events come in runs of one container.
+    private var lastContainer: (record: ContainerRecord, json: [UInt8], value: AnalysisEvent.Container)?
 
     private func container(_ r: ContainerRecord) -> AnalysisEvent.Container {
+        // the record re-encodes its JSON whenever its identity, name or image changes: the
+        // same record with the same encoding (one buffer, compared by address) is unchanged
+        if let last = lastContainer, last.record === r, Self.same(last.json, r.json) { return last.value }
         let key = ObjectIdentifier(r)
-        if let c = containers[key], c.name == r.name, c.image == r.image, c.runtime == r.identity.runtime { return c.value }
-        let value = Self.container(r)
-        containers[key] = (r.name, r.image, r.identity.runtime, value)
+        let value: AnalysisEvent.Container
+        if let c = containers[key], c.name == r.name, c.image == r.image, c.runtime == r.identity.runtime {
+            value = c.value
+        } else {
+            value = Self.container(r)
+            containers[key] = (r.name, r.image, r.identity.runtime, value)
+        }
+        lastContainer = (r, r.json, value)
         return value
     }
 
+    /// The same array storage (no element compare).
+    private static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
+    }
+
+    /// comm Strings of recent processes, by pid (direct-mapped): one String per process, not per event.
+    private var comms = [(pid: UInt32, key: CommKey, text: String)?](repeating: nil, count: 256)
+
+    private func comm(_ ev: EventView) -> String {
+        let key = CommKey(ev.comm)
+        let slot = Int(ev.pid & 255)
+        if let c = comms[slot], c.pid == ev.pid, c.key == key { return c.text }
+        let text = Self.text(ev.comm)
+        comms[slot] = (ev.pid, key, text)
+        return text
+    }
+
     private let formatter = TextFormatter(color: false, clock: WallClock(bootToRealtimeNs: 0, utcOffsetSeconds: 0))
+    /// Root filesystems learnt from the stream (as `show` learns them), to name a bind's
+    /// target as the container sees it (`in_container`).
+    private let paths = PathKnowledge()
 
     public init() {}
 
@@ -74,6 +104,7 @@ public final class AnalysisEventAdapter {
                       keepsDetail: (String?) -> Bool) -> Adapted {
         let found = attribution.attribute(ev)
         let record = found.container, target = found.target
+        paths.learn(ev, record)
         let kind: AnalysisEvent.Kind
         switch ev.type {
         case .unshare: kind = .unshare
@@ -109,8 +140,8 @@ public final class AnalysisEventAdapter {
                      attribution: ContainerAttribution, detail: Bool = true) -> AnalysisEvent {
         // ts_ns is taken at the syscall's exit: the analysis times calls from their entry
         let entry = ev.tsNs >= ev.latencyNs ? ev.tsNs - ev.latencyNs : 0
-        var e = AnalysisEvent(kind: kind, name: ev.type.name, tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid,
-                              tid: ev.tid, comm: Self.text(ev.comm), errno: ev.errno,
+        var e = AnalysisEvent(kind: kind, name: Self.eventName(ev.type), tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid,
+                              tid: ev.tid, comm: comm(ev), errno: ev.errno,
                               container: record.map(container), detail: "")
         e.joined = target.map(container)
         e.netns = ev.ns(NamespaceSlot.net.index)
@@ -118,10 +149,9 @@ public final class AnalysisEventAdapter {
         case .unshare, .clone, .clone3:
             e.namespaceFlags = ev.cloneFlags & NamespaceType.allCloneFlags
             if ev.hasNsBefore && !ev.failed {
-                var seen = Set<String>()
                 for slot in 0..<NamespaceSlot.count where ev.ns(slot) != ev.nsBefore(slot) && ev.ns(slot) != 0 {
                     let type = Self.typeName(slot: slot)
-                    if seen.insert(type).inserted { e.namespaces.append((type, ev.ns(slot))) }
+                    if !e.namespaces.contains(where: { $0.type == type }) { e.namespaces.append((type, ev.ns(slot))) }
                 }
             }
         case .setns:
@@ -135,6 +165,10 @@ public final class AnalysisEventAdapter {
             e.target = Self.string(ev, 1)
             e.fstype = Self.string(ev, 2)
             e.mountFlags = ev.mount.flags
+            // binds (volumes), and whatever the recorder resolved (a /proc/self/fd/N target)
+            if !ev.failed, e.mountFlags & MountBits.bind != 0 || ev.resolvedBase(1) != nil {
+                e.resolvedTarget = inContainer(ev, slot: 1, record)
+            }
         case .umount:
             e.target = Self.string(ev, 0)
             e.mountFlags = ev.umount.flags
@@ -151,11 +185,13 @@ public final class AnalysisEventAdapter {
             e.filename = Self.string(ev, 0)
             ev.forEachArgument { a in e.argv.append(Self.text(a)) }
             e.isRuntime = ev.exec.isRuntime
-            for slot in 0..<NamespaceSlot.count {
-                let type = Self.typeName(slot: slot)
-                guard slot < 8 else { continue }
-                e.namespaceInodes[type] = ev.ns(slot)
-                e.hostInodes[type] = attribution.hostNamespaces[slot]
+            // what the entrypoint shares with the host: only a container's own program can be it
+            if !e.isRuntime && record != nil {
+                for slot in 0..<min(8, NamespaceSlot.count) {
+                    let type = Self.typeName(slot: slot)
+                    e.namespaceInodes[type] = ev.ns(slot)
+                    e.hostInodes[type] = attribution.hostNamespaces[slot]
+                }
             }
         default:
             break
@@ -166,6 +202,15 @@ public final class AnalysisEventAdapter {
             e.detail = out.string
         }
         return e
+    }
+
+    /// Path argument `slot` as the container sees it (the recorder's resolution of a
+    /// `/proc/self/fd/N`, joined under the container's root filesystem), text-escaped; nil
+    /// when the trace does not tell.
+    private func inContainer(_ ev: EventView, slot: Int, _ record: ContainerRecord?) -> String? {
+        guard let arg = PathArgument.forSlot(slot, of: ev.type) else { return nil }
+        let inside = paths.rootfs.inside(ev, arg, resolved: ResolvedPath.of(ev, arg), container: record)
+        return inside.map { $0.withUnsafeBytes(Self.text) }
     }
 
     /// Names and images come from runtimes' APIs and the trace file: escaped like paths.
@@ -179,7 +224,16 @@ public final class AnalysisEventAdapter {
     }
 
     /// The namespace type a slot holds (pid_for_children: pid).
-    static func typeName(slot: Int) -> String { NamespaceSlot.type(slot).name }
+    static func typeName(slot: Int) -> String { typeNames[slot] }
+    private static let typeNames = (0..<NamespaceSlot.count).map { NamespaceSlot.type($0).name }
+
+    /// The call's name, made once per type (not per event).
+    static func eventName(_ type: EventType) -> String { eventNames[Int(type.rawValue)] }
+    private static let eventNames: [String] = {
+        var names = [String](repeating: "", count: Int(EventType.allCases.map(\.rawValue).max() ?? 0) + 1)
+        for t in EventType.allCases { names[Int(t.rawValue)] = t.name }
+        return names
+    }()
 
     /// A string slot, text-escaped; nil when the pointer was NULL.
     static func string(_ ev: EventView, _ slot: Int) -> String? {

@@ -18,10 +18,8 @@ public final class StartupAnalyzer {
     private var pending: [AnalysisEvent] = []
     private var netnsOwner: [UInt32: StartupBuilder] = [:]
     private var pidOwner: [UInt32: StartupBuilder] = [:]
-    private var claimedNetns: [ObjectIdentifier: Int] = [:]
-    private var claimedPids: [ObjectIdentifier: Int] = [:]
-    private var claimedRootfs: Set<ObjectIdentifier> = []
-    private var claimedByID: Set<ObjectIdentifier> = []
+    /// The builder of the previous container event (most come in runs of one container).
+    private var lastBuilder: StartupBuilder?
 
     private var file = 0
     private var lastTs: [Int: UInt64] = [:]
@@ -62,7 +60,15 @@ public final class StartupAnalyzer {
     /// Whether an event of this container is still kept with its detail (the adapter skips
     /// formatting the ones that are only counted).
     public func keepsDetail(containerID: String?) -> Bool {
-        guard let containerID, let b = builders[containerID] else { return true }
+        guard let containerID else { return true }
+        let b: StartupBuilder
+        if let last = lastBuilder, last.container.id == containerID {
+            b = last
+        } else if let found = builders[containerID] {
+            b = found
+        } else {
+            return true
+        }
         return b.events.count < Self.maxEventsPerContainer && !b.finished
     }
 
@@ -133,6 +139,7 @@ public final class StartupAnalyzer {
     }
 
     public func finish() -> StartupAnalysis {
+        lastBuilder = nil
         mergeCutIDs()
         var startups: [ContainerStartup] = []
         for id in order {
@@ -168,22 +175,24 @@ public final class StartupAnalyzer {
     // MARK: claiming engine events
 
     private func builder(for c: AnalysisEvent.Container) -> StartupBuilder {
-        if let b = builders[c.id] { return b }
+        // (a builder's id never changes; builders are replaced only by `finish`)
+        if let b = lastBuilder, b.container.id == c.id { return b }
+        if let b = builders[c.id] { lastBuilder = b; return b }
         let b = StartupBuilder(container: c, file: file, maxEvents: Self.maxEventsPerContainer)
         builders[c.id] = b
         noteKnown(c)
         order.append(c.id)
+        lastBuilder = b
         return b
     }
 
     private func claim(for b: StartupBuilder) {
-        let key = ObjectIdentifier(b)
-        if b.pids.count != claimedPids[key] ?? 0 {
-            claimedPids[key] = b.pids.count
+        if b.pids.count != b.claimedPidCount {
+            b.claimedPidCount = b.pids.count
             for pid in b.pids where pidOwner[pid] !== b { pidOwner[pid] = b }
         }
-        if b.netns.count != claimedNetns[key] ?? 0 {
-            claimedNetns[key] = b.netns.count
+        if b.netns.count != b.claimedNetnsCount {
+            b.claimedNetnsCount = b.netns.count
             for n in b.netns { netnsOwner[n] = b }
             claimPending(for: b, as: .network) { e in
                 e.namespaces.contains { $0.type == "net" && b.netns.contains($0.inode) }
@@ -196,15 +205,15 @@ public final class StartupAnalyzer {
                 }
             }
         }
-        if !claimedByID.contains(key), b.invokedAt != nil {
-            claimedByID.insert(key)
+        if !b.claimedByID, b.invokedAt != nil {
+            b.claimedByID = true
             let id = b.container.id
             claimPending(for: b, as: .enginePreparation) { e in
                 e.target.map { Self.contains($0, id) } ?? false || e.source.map { Self.contains($0, id) } ?? false
             }
         }
-        if !claimedRootfs.contains(key), let rootfs = b.rootfs {
-            claimedRootfs.insert(key)
+        if !b.claimedRootfs, let rootfs = b.rootfs {
+            b.claimedRootfs = true
             var layer = rootfs
             if layer.hasSuffix("/merged") { layer.removeLast("/merged".count) }
             guard layer.count > 1 else { return }

@@ -22,7 +22,16 @@ final class StartupBuilder {
         var count = 0
         var longest: (latency: UInt64, index: Int?) = (0, nil)
     }
-    private(set) var spans: [StartupPhase: Span] = [:]
+    /// By `StartupPhase.order`: updated in place on every event (no hashing, no copy).
+    private var spanSlots = [Span?](repeating: nil, count: StartupPhase.allCases.count)
+    var spans: [(StartupPhase, Span)] {
+        StartupPhase.allCases.compactMap { p in spanSlots[p.order].map { (p, $0) } }
+    }
+    /// What `StartupAnalyzer.claim` last saw of this builder (it looks again when these grow).
+    var claimedPidCount = 0
+    var claimedNetnsCount = 0
+    var claimedByID = false
+    var claimedRootfs = false
 
     // what the stream has shown so far
     private(set) var invokedAt: UInt64?
@@ -58,10 +67,11 @@ final class StartupBuilder {
         self.maxEvents = maxEvents
     }
 
-    /// A container start is in the trace when the runtime was invoked or namespaces were made.
-    var hasStart: Bool { invokedAt != nil || namespacesAt != nil }
+    /// A container start is in the trace when the runtime was invoked, namespaces were made,
+    /// or the runtime was told to start it (a start whose create the trace does not show).
+    var hasStart: Bool { invokedAt != nil || namespacesAt != nil || startExecAt != nil }
     var finished: Bool { entryAt != nil }
-    var firstNs: UInt64? { spans.values.map(\.start).min() }
+    var firstNs: UInt64? { spanSlots.compactMap { $0?.start }.min() }
 
     // MARK: routing
 
@@ -172,8 +182,9 @@ final class StartupBuilder {
             record(e, invokedAt == nil ? .enginePreparation : nil)
             return
         }
-        let isInit = initPid.map { $0 == e.pid } ?? (namespacesAt != nil)
-        if isInit && (namespacesAt != nil || pivotAt != nil) {
+        // without the create work (cut at start), the first program the container runs after `start`
+        let isInit = initPid.map { $0 == e.pid } ?? (namespacesAt != nil || startExecAt != nil)
+        if isInit && (namespacesAt != nil || pivotAt != nil || startExecAt != nil) {
             entryAt = e.tsNs
             sharedWithHost = e.namespaceInodes.keys.sorted().filter { t in
                 guard let mine = e.namespaceInodes[t], let host = e.hostInodes[t] else { return false }
@@ -205,7 +216,7 @@ final class StartupBuilder {
             let tail = Self.isPivotTail(e)
             record(e, tail ? .pivotRoot : .finishing, createWork: true)
             if !tail, e.kind == .mount, e.mountFlags & MountBits.remount != 0, e.mountFlags & MountBits.readOnly != 0 {
-                markReadOnly(e.target)
+                markReadOnly(e)
             }
             return
         }
@@ -234,7 +245,8 @@ final class StartupBuilder {
         if flags & MountBits.bind != 0, flags & MountBits.remount == 0, let src = e.source {
             if rootfs == nil, src == e.target { rootfs = src; return }
             if Self.isVolumeSource(src, containerID: container.id, rootfs: rootfs) {
-                volumes.append(.init(source: src, target: e.resolvedTarget ?? (e.target?.hasPrefix("/proc/self/fd/") == true ? nil : e.target),
+                // the target as the container sees it only when the trace says so (issue 8's in_container)
+                volumes.append(.init(source: src, target: e.resolvedTarget,
                                      rawTarget: e.target ?? "", propagation: "inherited",
                                      readOnly: flags & MountBits.readOnly != 0, event: index(of: e)))
             }
@@ -242,16 +254,24 @@ final class StartupBuilder {
         }
         // a propagation change right after a volume's bind is that volume's propagation
         if flags & MountBits.propagation != 0, flags & (MountBits.bind | MountBits.remount) == 0,
-           let last = volumes.indices.last, volumes[last].rawTarget == e.target, volumes[last].propagation == "inherited" {
+           let last = volumes.indices.last, Self.sameTarget(volumes[last], e), volumes[last].propagation == "inherited" {
             volumes[last].propagation = MountBits.propagationName(flags)
             if flags & MountBits.shared != 0 { sharedPropagation.append(index(of: e)) }
         }
-        if flags & MountBits.remount != 0, flags & MountBits.readOnly != 0 { markReadOnly(e.target) }
+        if flags & MountBits.remount != 0, flags & MountBits.readOnly != 0 { markReadOnly(e) }
     }
 
-    private func markReadOnly(_ target: String?) {
-        guard let target, let i = volumes.lastIndex(where: { $0.rawTarget == target || $0.target == target }) else { return }
+    private func markReadOnly(_ e: AnalysisEvent) {
+        guard let i = volumes.lastIndex(where: { Self.sameTarget($0, e) }) else { return }
         volumes[i].readOnly = true
+    }
+
+    /// A later call on a volume's mount: the same target as named, or as resolved (runc
+    /// reopens the target, under another fd number, to remount it read-only).
+    static func sameTarget(_ v: ContainerStartup.Volume, _ e: AnalysisEvent) -> Bool {
+        if let t = e.target, v.rawTarget == t || v.target == t { return true }
+        if let r = e.resolvedTarget, v.target == r { return true }
+        return false
     }
 
     /// A bind from the host that the user asked for: not the runtime's own (the rootfs, its
@@ -296,14 +316,16 @@ final class StartupBuilder {
         }
         if createWork && startExecAt == nil { createWorkEnd = max(createWorkEnd, e.endNs) }
         guard let phase else { return }
-        var span = spans[phase] ?? Span(start: e.tsNs, end: e.endNs)
-        span.start = min(span.start, e.tsNs)
-        span.end = max(span.end, e.endNs)
-        span.count += 1
-        let p = ContainerStartup.Process(pid: e.pid, comm: e.comm)
-        if !span.processes.contains(p) && span.processes.count < 32 { span.processes.append(p) }
-        if e.latencyNs >= span.longest.latency { span.longest = (e.latencyNs, kept) }
-        spans[phase] = span
+        let slot = phase.order
+        if spanSlots[slot] == nil { spanSlots[slot] = Span(start: e.tsNs, end: e.endNs) }
+        // in place: the optional's payload is mutated without a copy of its process list
+        spanSlots[slot]!.start = min(spanSlots[slot]!.start, e.tsNs)
+        spanSlots[slot]!.end = max(spanSlots[slot]!.end, e.endNs)
+        spanSlots[slot]!.count += 1
+        if !spanSlots[slot]!.processes.contains(where: { $0.pid == e.pid && $0.comm == e.comm }) && spanSlots[slot]!.processes.count < 32 {
+            spanSlots[slot]!.processes.append(ContainerStartup.Process(pid: e.pid, comm: e.comm))
+        }
+        if e.latencyNs >= spanSlots[slot]!.longest.latency { spanSlots[slot]!.longest = (e.latencyNs, kept) }
     }
 
     /// A builder for `container` with the kept events of `parts`, replayed in time order: one
@@ -359,7 +381,12 @@ final class StartupBuilder {
 
         var reasons: [String] = []
         if invokedAt == nil { reasons.append("cut at start: the trace does not show the runtime being invoked") }
-        if entryAt == nil { reasons.append("cut at end: the trace ends before the entrypoint's exec") }
+        if entryAt == nil {
+            // a runtime started before the recording is not followed: its child's exec is not in the trace
+            reasons.append(invokedAt == nil && startExecAt != nil
+                ? "no entrypoint exec: the process that runs it was made before the recording began"
+                : "cut at end: the trace ends before the entrypoint's exec")
+        }
         let end = entryAt ?? events.last?.endNs ?? start
         let lossy = lossWindows.contains { $0.0 <= end && $0.1 >= start }
         if lossy { reasons.append("events lost during the start") }

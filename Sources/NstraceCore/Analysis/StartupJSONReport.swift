@@ -42,6 +42,14 @@ public enum StartupJSONReport {
                     }
                 }
             }
+            j.key("critical_chain"); j.array(s.criticalChain.links) { l in
+                j.object {
+                    j.key("phase"); j.string(l.phase.rawValue)
+                    j.key("offset_ns"); j.number(l.startNs &- s.startNs)
+                    j.key("duration_ns"); j.number(l.durationNs)
+                    j.key("wait_ns"); j.number(l.waitNs)
+                }
+            }
             j.key("namespaces"); j.array(s.namespaces) { n in
                 j.object {
                     j.key("type"); j.string(n.type)

@@ -43,7 +43,20 @@ public enum StartupPhase: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    var order: Int { Self.allCases.firstIndex(of: self)! }
+    var order: Int {
+        switch self {
+        case .enginePreparation: 0
+        case .runtimeInvoked: 1
+        case .runtimeBootstrap: 2
+        case .namespaces: 3
+        case .mountSetup: 4
+        case .pivotRoot: 5
+        case .finishing: 6
+        case .network: 7
+        case .createStartWait: 8
+        case .entrypoint: 9
+        }
+    }
 
     public static func < (a: StartupPhase, b: StartupPhase) -> Bool { a.order < b.order }
 }

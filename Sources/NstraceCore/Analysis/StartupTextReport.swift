@@ -45,6 +45,7 @@ public enum StartupTextReport {
         if !blame.isEmpty {
             out += "  longest: " + blame.map { "\($0.phase.title) \(DurationText.format($0.durationNs))" }.joined(separator: ", ") + "\n"
         }
+        out += criticalChain(s)
         let created = s.namespaces.filter { $0.how == "created" }.map { "\($0.type):[\($0.inode)]" }
         let joined = s.namespaces.filter { $0.how == "joined" }.map { "\($0.type):[\($0.inode)]" }
         out += "  namespaces: created " + (created.isEmpty ? "-" : created.joined(separator: " "))
@@ -63,6 +64,25 @@ public enum StartupTextReport {
                 out += "      \(e.comm) \(e.pid) \(e.name) \(e.detail)\n"
             }
             if f.events.count > 3 { out += "      … \(f.events.count - 3) more\n" }
+        }
+        return out
+    }
+
+    /// Like `systemd-analyze critical-chain`: each phase of the longest path with its offset
+    /// and duration, and how long it waited after the one before it ended.
+    static func criticalChain(_ s: ContainerStartup) -> String {
+        let chain = s.criticalChain.links
+        guard !chain.isEmpty else { return "" }
+        var out = "  critical chain (each waited for the one above):\n"
+        for (i, l) in chain.enumerated() {
+            var line = "    " + pad(l.phase.title, 24) + pad("@" + DurationText.format(l.startNs &- s.startNs), 10)
+            line += pad("+" + DurationText.format(l.durationNs), 10)
+            if i > 0 {
+                line += l.waitNs > 0 ? "waited " + DurationText.format(l.waitNs) + " after " + chain[i - 1].phase.title
+                    : "after " + chain[i - 1].phase.title
+            }
+            while line.last == " " { line.removeLast() }
+            out += line + "\n"
         }
         return out
     }

@@ -15,17 +15,24 @@ public enum SyntheticStartupTrace {
     /// Writes to `path` `starts` copies of the start in `fixture` (a trace of one `runc run`
     /// of the container `fixtureID`, 20 characters), each followed by `noise` events of a
     /// host process (`hostRecords` in turn, renamed `kworker/u4:1`: not an engine, whose events
-    /// would wait to be claimed). Returns the number of events written.
+    /// would wait to be claimed; in the host's namespaces and root cgroup, so that they are
+    /// host noise, not some container's). Returns the number of events written.
     public static func write(path: String, fixture: String, fixtureID: String, starts: Int, noise: Int,
                              hostRecords: [[UInt8]] = []) throws(Failure) -> Int {
         var events: [[UInt8]] = []
         var metadata: [TraceMetadata] = []
+        var hostNamespaces = NamespaceSet()
         do {
             let r = try TraceFileReader(path: fixture)
             try r.forEach { item in
                 switch item {
                 case .event(let v): events.append(Array(v.bytes))
-                case .metadata(let m): if m.kind == TraceMetadata.HostSnapshot.kind { metadata.append(m) }
+                case .metadata(let m):
+                    guard m.kind == TraceMetadata.HostSnapshot.kind else { return }
+                    metadata.append(m)
+                    if let snapshot = try? m.decode(TraceMetadata.HostSnapshot.self) {
+                        hostNamespaces = NamespaceSet(byName: snapshot.hostNamespaces)
+                    }
                 }
             }
         } catch {
@@ -36,6 +43,17 @@ public enum SyntheticStartupTrace {
         let host = hostRecords.map { r in
             var r = r
             for (i, b) in Array("kworker/u4:1".utf8 + [UInt8](repeating: 0, count: 4)).enumerated() { r[EventLayout.comm + i] = b }
+            r.withUnsafeMutableBytes { p in
+                p.storeBytes(of: UInt64(1), toByteOffset: EventLayout.cgroupId, as: UInt64.self)
+                for slot in 0..<NamespaceSlot.count {
+                    // a namespace the call created stays new; the others are the host's
+                    let created = p.loadUnaligned(fromByteOffset: EventLayout.ns + 4 * slot, as: UInt32.self)
+                        != p.loadUnaligned(fromByteOffset: EventLayout.nsBefore + 4 * slot, as: UInt32.self)
+                    let host = hostNamespaces[slot]
+                    p.storeBytes(of: host, toByteOffset: EventLayout.nsBefore + 4 * slot, as: UInt32.self)
+                    if !created { p.storeBytes(of: host, toByteOffset: EventLayout.ns + 4 * slot, as: UInt32.self) }
+                }
+            }
             return r
         }
         var count = 0

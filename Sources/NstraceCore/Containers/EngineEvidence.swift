@@ -67,7 +67,7 @@ public final class EngineEvidence {
         case .mount where !ev.failed:
             guard let identity else { return }
             // the runtime binding the root filesystem the engine mounted: overlay ids
-            for slot in [0, 1] where !ev.isTruncated(slot: slot) {
+            for slot in [0, 1] where !ev.isTruncated(slot: slot) && ev.string(slot).starts(with: "/var/lib/".utf8) {
                 let path = Array(ev.string(slot))
                 if let mid = Self.component(after: "/var/lib/docker/overlay2/", in: path) {
                     remember(&learned.overlayMounts, Self.mountID(mid), identity, ev.tsNs)
@@ -226,7 +226,11 @@ public final class EngineEvidence {
 
     /// `/proc/<pid>/ns/net` or `/proc/<pid>/task/<tid>/ns/net` in slot `slot`: the pid.
     static func procNetPID(_ ev: EventView, _ slot: Int) -> UInt32? {
-        guard ev.type == .mount, let s = string(ev, slot) else { return nil }
+        guard ev.type == .mount else { return nil }
+        // most mounts name no netns file: look at the bytes before making anything of them
+        let raw = ev.string(slot)
+        guard raw.count > 13, raw.starts(with: "/proc/".utf8), raw.suffix(7).elementsEqual("/ns/net".utf8),
+              let s = string(ev, slot) else { return nil }
         let parts = s.split(separator: 0x2F).map { String(decoding: $0, as: UTF8.self) }
         guard parts.count >= 4, parts[0] == "proc", parts.last == "net", parts[parts.count - 2] == "ns",
               parts.count == 4 || (parts.count == 6 && parts[2] == "task") else { return nil }

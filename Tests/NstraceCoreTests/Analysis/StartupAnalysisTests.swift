@@ -157,6 +157,79 @@ final class StartupAnalysisTests: XCTestCase {
         XCTAssertNil(s.phase(.entrypoint))
     }
 
+    /// `runc create` ran before the recording, `runc start` in it: the start is listed, never complete.
+    func testStartCutAtItsBeginningIsNeverComplete() throws {
+        let a = try analyze("runc-cut-start")
+        let s = try XCTUnwrap(a.startups.first)
+        XCTAssertEqual(a.startups.count, 1)
+        XCTAssertFalse(s.complete)
+        XCTAssertNil(s.totalNs, "never shown as complete")
+        XCTAssertTrue(s.incompleteReasons.contains { $0.hasPrefix("cut at start") }, "\(s.incompleteReasons)")
+        XCTAssertNil(s.phase(.runtimeInvoked))
+        XCTAssertNil(s.phase(.namespaces))
+        XCTAssertTrue(StartupStatistics(a.startups).groups.isEmpty, "left out of the percentiles")
+        XCTAssertTrue(StartupTextReport.render(a).contains("INCOMPLETE: cut at start"))
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(StartupJSONReport.render(a).utf8)) as? [String: Any])
+        let c = try XCTUnwrap((json["containers"] as? [[String: Any]])?.first)
+        XCTAssertEqual(c["complete"] as? Bool, false)
+        XCTAssertTrue(c["total_ns"] is NSNull)
+    }
+
+    /// `runc exec` and `docker exec` after the starts: later joins and exec sessions, not part of the starts.
+    func testExecSessionsAreLaterJoinsNotPartOfTheStart() throws {
+        let a = try analyze("exec")
+        XCTAssertEqual(a.startups.map(\.container.runtime), ["runc", "docker"])
+        for s in a.startups {
+            XCTAssertTrue(s.complete, "\(s.container.runtime): \(s.incompleteReasons)")
+            XCTAssertEqual(s.execSessions, 1, s.container.runtime)
+            XCTAssertGreaterThanOrEqual(s.laterJoins, 4, "the exec's setns into each namespace: \(s.container.runtime)")
+            let end = try XCTUnwrap(s.endNs)
+            for p in s.phases { XCTAssertLessThanOrEqual(p.endNs, end + 1, "\(p.phase) ends by the entrypoint's exec") }
+            for (i, e) in s.events.enumerated() where s.eventPhases[i] != nil {
+                XCTAssertLessThanOrEqual(e.tsNs, end, "\(e.name) \(e.detail) is after the start")
+            }
+            XCTAssertFalse(s.events.contains { $0.isRuntime && RuntimeInvocation.subcommand($0.argv) == "exec" }, "the exec is not in the start's timeline")
+            XCTAssertEqual(created(s), ["mnt", "net", "pid", "uts", "ipc"], "the exec creates nothing")
+            XCTAssertEqual(s.criticalChain.links.last?.phase, .entrypoint)
+        }
+        XCTAssertTrue(StartupTextReport.render(a).contains("later joins 5, exec sessions 1"))
+    }
+
+    /// The recorder resolved runc's /proc/self/fd/N target (issue 8's in_container): the volume's target is a fact.
+    func testVolumeTargetFromTheResolvedPath() throws {
+        let docker = try XCTUnwrap(try analyze("exec").startups.first { $0.container.runtime == "docker" })
+        let v = try XCTUnwrap(docker.volumes.first)
+        XCTAssertEqual(docker.volumes.count, 1)
+        XCTAssertEqual(v.source, "/home")
+        XCTAssertEqual(v.target, "/outside-home")
+        XCTAssertTrue(v.rawTarget.hasPrefix("/proc/self/fd/"), v.rawTarget)
+        XCTAssertTrue(v.readOnly, "-v /home:/outside-home:ro, remounted read-only through another fd")
+        XCTAssertEqual(v.propagation, "private")
+        XCTAssertFalse(docker.findings.contains { $0.kind == "host_path_rw" })
+    }
+
+    func testCriticalChain() throws {
+        let runc = try only("runc").criticalChain.links
+        XCTAssertEqual(runc.map(\.phase), [.runtimeInvoked, .runtimeBootstrap, .namespaces, .mountSetup, .pivotRoot, .finishing, .entrypoint])
+        let s = try only("docker")
+        let chain = s.criticalChain.links
+        XCTAssertEqual(chain.first?.phase, .enginePreparation)
+        XCTAssertEqual(chain.last?.phase, .entrypoint)
+        XCTAssertEqual(chain.last?.endNs, s.endNs)
+        XCTAssertTrue(chain.map(\.phase).contains(.createStartWait), "docker start waited for")
+        for (a, b) in zip(chain, chain.dropFirst()) {
+            XCTAssertLessThan(a.startNs, b.startNs, "\(a.phase) before \(b.phase)")
+            XCTAssertEqual(b.waitNs, b.startNs > a.endNs ? b.startNs - a.endNs : 0)
+        }
+        let text = StartupTextReport.render(try analyze("docker"))
+        XCTAssertTrue(text.contains("critical chain (each waited for the one above):\n    engine preparation      @0ns"), text)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(StartupJSONReport.render(try analyze("docker")).utf8)) as? [String: Any])
+        let links = try XCTUnwrap(((json["containers"] as? [[String: Any]])?.first)?["critical_chain"] as? [[String: Any]])
+        XCTAssertEqual(links.compactMap { $0["phase"] as? String }, chain.map(\.phase.rawValue))
+        XCTAssertEqual(links.first?["offset_ns"] as? Int, 0)
+        XCTAssertNotNil(links.last?["wait_ns"] as? Int)
+    }
+
     func testNoContainerStart() throws {
         let a = try analyze("none")
         XCTAssertTrue(a.startups.isEmpty)

@@ -33,7 +33,12 @@ final class StartupEscapingTests: XCTestCase {
 
     func testHTMLHasNoMarkupFromData() throws {
         let html = StartupHTMLReport.render(hostileAnalysis())
-        XCTAssertFalse(html.contains("<script"), "no script element at all")
+        // the page's own two script elements (its data block and its code), nothing else
+        XCTAssertEqual(html.components(separatedBy: "<script").count - 1, 2)
+        XCTAssertEqual(html.components(separatedBy: "</script").count - 1, 2, "no string closes the data block")
+        XCTAssertFalse(html.contains("<!--"))
+        XCTAssertFalse(html.contains("<script src") || html.contains(" src=\""), "nothing loaded from elsewhere")
+        XCTAssertTrue(html.contains("Content-Security-Policy\" content=\"default-src 'none'"))
         XCTAssertFalse(html.contains("<img"))
         XCTAssertFalse(html.contains("img\"><b>"))
         XCTAssertTrue(html.contains("img&quot;&gt;&lt;b&gt;"))
@@ -41,6 +46,26 @@ final class StartupEscapingTests: XCTestCase {
         XCTAssertTrue(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"))
         XCTAssertTrue(html.contains("&lt;img src=x onerror=alert(1)&gt;"))
         XCTAssertFalse(html.contains("http://") && html.contains("<link"), "self-contained")
+        // the data block is JSON that gives the hostile strings back, byte for byte
+        let open = "<script type=\"application/json\" id=\"nstrace-data\">"
+        let start = try XCTUnwrap(html.range(of: open)).upperBound
+        let end = try XCTUnwrap(html.range(of: "</script>", range: start..<html.endIndex)).lowerBound
+        let block = String(html[start..<end])
+        XCTAssertFalse(block.contains("<") || block.contains(">") || block.contains("&"), "as \\u escapes")
+        let data = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(block.utf8)) as? [String: Any])
+        let strings = try XCTUnwrap(data["s"] as? [String])
+        XCTAssertTrue(strings.contains(Self.hostileName + " 12"), "the lane of the hostile comm: \(strings)")
+        XCTAssertTrue(strings.contains("detail " + Self.hostilePath), "the escape byte as \\u001b, read back")
+        let starts = try XCTUnwrap(data["c"] as? [[String: Any]])
+        XCTAssertEqual((starts.first?["e"] as? [Int])?.count, 7 * 7, "seven numbers per event")
+    }
+
+    func testJSONForHTMLScriptEscaper() throws {
+        var out = OutputBuffer(capacity: 64)
+        out.appendJSONStringForHTMLScript("</script><!--&\"\u{2028}")
+        XCTAssertEqual(out.string, "\"\\u003c/script\\u003e\\u003c!--\\u0026\\\"\\u2028\"")
+        let back = try JSONSerialization.jsonObject(with: Data(("[" + out.string + "]").utf8)) as? [String]
+        XCTAssertEqual(back, ["</script><!--&\"\u{2028}"])
     }
 
     func testJSONCarriesTheBytesAndParses() throws {
