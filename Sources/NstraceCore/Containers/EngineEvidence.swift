@@ -121,8 +121,12 @@ public final class EngineEvidence {
         if let inside = threadsInside[ev.tid], ev.ns(inside.slot) == inside.inode { return (inside.0, false) }
         guard ev.type.hasStrings, ev.type != .exec, ev.type != .cgroupMkdir else { return nil }
         if let pid = Self.procNetPID(ev, 0), let owner = processes[pid] { return (owner, false) }
+        // the engines' paths below are all under /run or /var; another path can only be a
+        // netns file learnt before: look at the bytes before making a String of every host path
+        let anyPath = !learned.netnsFiles.isEmpty || hindsight != nil
         for slot in 0..<2 {
-            guard let path = Self.string(ev, slot) else { continue }
+            guard anyPath || ev.string(slot).starts(with: "/run/".utf8) || ev.string(slot).starts(with: "/var/".utf8),
+                  let path = Self.string(ev, slot) else { continue }
             if let found = fromPath(path, ts: ev.tsNs) {
                 if Self.isPerCommandEngine(ev.comm), !found.later { noteCommandOwner(ev.pid, found.0) }
                 return found
