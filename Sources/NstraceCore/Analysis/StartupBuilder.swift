@@ -279,8 +279,10 @@ final class StartupBuilder {
     /// container (resolv.conf, hosts, hostname, .containerenv, shm: their paths hold its id).
     static func isVolumeSource(_ src: String, containerID: String, rootfs: String?) -> Bool {
         guard src.hasPrefix("/") else { return false }
-        if let rootfs, src == rootfs || src.hasPrefix(rootfs + "/") { return false }
-        for p in ["/proc/", "/dev/", "/sys/"] where src.hasPrefix(p) { return false }
+        if let rootfs, src.hasPrefix(rootfs), src.utf8.count == rootfs.utf8.count || src.utf8.dropFirst(rootfs.utf8.count).first == 0x2F {
+            return false
+        }
+        if src.hasPrefix("/proc/") || src.hasPrefix("/dev/") || src.hasPrefix("/sys/") { return false }
         if StartupAnalyzer.contains(src, containerID) { return false }
         return true
     }

@@ -60,14 +60,15 @@ public enum Actor: String, Sendable, CaseIterable {
     private static let pluginCommBytes: [[UInt8]] = pluginComms.map { Array($0.utf8) }
 
     static func isPlugin(comm: UnsafeRawBufferPointer) -> Bool {
-        pluginCommBytes.contains { $0.elementsEqual(comm) }
+        pluginCommBytes.contains { $0.count == comm.count && $0.elementsEqual(comm) }
     }
 
     private static let engineCommBytes: [[UInt8]] = engineComms.map { Array($0.utf8) }
 
     /// Without allocating: it runs for every attributed event.
     static func isEngine(comm: UnsafeRawBufferPointer) -> Bool {
-        engineCommBytes.contains { $0.elementsEqual(comm) }
+        // the lengths first: most comms are no engine's, and this runs for every host event too
+        engineCommBytes.contains { $0.count == comm.count && $0.elementsEqual(comm) }
     }
 }
 
