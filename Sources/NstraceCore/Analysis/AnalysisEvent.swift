@@ -67,6 +67,12 @@ public struct AnalysisEvent: Sendable {
     public var filename: String?
     public var argv: [String] = []
     public var isRuntime = false
+    /// The calling process is a container engine or network plugin (dockerd, containerd,
+    /// podman, CNI plugins …), by its comm: its calls inside a container's start are the
+    /// engine's work (network set-up), not the runtime's.
+    public var isEngine = false
+    /// The calling process's parent (an engine's re-executed helper is its child).
+    public var ppid: UInt32 = 0
 
     /// One line describing the call, as `show` prints it (already escaped for a terminal).
     public var detail: String

@@ -145,6 +145,8 @@ public final class AnalysisEventAdapter {
                               container: record.map(container), detail: "")
         e.joined = target.map(container)
         e.netns = ev.ns(NamespaceSlot.net.index)
+        e.isEngine = Self.isEngine(ev.comm)
+        e.ppid = ev.ppid
         switch ev.type {
         case .unshare, .clone, .clone3:
             e.namespaceFlags = ev.cloneFlags & NamespaceType.allCloneFlags

@@ -43,6 +43,11 @@ final class StartupBuilder {
     private var createWorkEnd: UInt64 = 0
     private var bootstrapTargets: Set<String> = []
     private(set) var initPid: UInt32?
+    /// Processes doing the engine's network work inside the start: docker's setkey hook.
+    private var networkPids: Set<UInt32> = []
+    /// Engine processes seen in this start (dockerd, podman …), whose "exe" children are
+    /// the engine re-executing itself to work in the container's netns.
+    private var enginePids: Set<UInt32> = []
     /// Namespaces made for (or joined by) the container: netns inodes, for network events.
     private(set) var netns: Set<UInt32> = []
     /// Host pids of the container's runtime processes (for /proc/PID/ns/net binds).
@@ -99,6 +104,13 @@ final class StartupBuilder {
             noteRuntimeWork(e.tsNs)
             record(e, .namespaces, createWork: true)
         case .setns:
+            if isEngineNetworkWork(e) {
+                // dockerd entering the new netns (and back out), its setkey hook configuring it:
+                // the network phase, not namespaces the runtime made or joined
+                if let n = e.namespaces.first(where: { $0.type == "net" }), n.inode != e.hostInodes["net"] { netns.insert(n.inode) }
+                record(e, .network)
+                return
+            }
             if invokedAt == nil {
                 record(e, .enginePreparation)
                 return
@@ -115,6 +127,7 @@ final class StartupBuilder {
     /// An engine or plugin event found to belong to this container (a host process).
     func addEngine(_ e: AnalysisEvent, _ phase: StartupPhase) {
         origin = .engine(phase)
+        if e.isEngine, e.comm != "exe" { enginePids.insert(e.pid) }
         if phase == .network, let n = e.namespaces.first(where: { $0.type == "net" }) { netns.insert(n.inode) }
         // after the entrypoint's exec, the engine's work is no longer the start's (a later netns visit is a join)
         if entryAt != nil { addLater(e); return }
@@ -147,6 +160,7 @@ final class StartupBuilder {
     private func addExec(_ e: AnalysisEvent) {
         // docker's prestart hook: dockerd re-executed to configure the network
         if e.argv.first.map({ $0.hasSuffix("libnetwork-setkey") }) == true {
+            networkPids.insert(e.pid)
             record(e, .network)
             return
         }
@@ -198,6 +212,10 @@ final class StartupBuilder {
 
     private func addMount(_ e: AnalysisEvent) {
         countMount(e)
+        if isEngineNetworkWork(e) {
+            record(e, .network)
+            return
+        }
         if e.kind == .mount, e.source == "/proc/self/exe" {
             if let t = e.target { bootstrapTargets.insert(t) }
             record(e, startExecAt != nil ? .entrypoint : .runtimeBootstrap, createWork: startExecAt == nil)
@@ -228,6 +246,27 @@ final class StartupBuilder {
         }
         noteRuntimeWork(e.tsNs)
         record(e, .runtimeBootstrap, createWork: true)
+    }
+
+    /// An engine's (or its network hook's) setns into a network namespace, or its bind of a
+    /// process's `/proc/PID/ns/net` (pinning the netns to a file), once the runtime is at work.
+    private func isEngineNetworkWork(_ e: AnalysisEvent) -> Bool {
+        // "exe" is an engine comm only as docker's hook (known by its exec) or as a child of the
+        // engine: runc's own re-executed copy is "exe" too, and its joins are the runtime's
+        guard e.isEngine, !e.isRuntime else { return false }
+        let isExe = e.comm == "exe"
+        if !isExe { enginePids.insert(e.pid) }
+        guard invokedAt != nil,
+              !isExe || networkPids.contains(e.pid) || enginePids.contains(e.ppid) else { return false }
+        switch e.kind {
+        case .setns:
+            return e.namespaceFlags == NamespaceType.net.cloneFlag
+        case .mount:
+            guard e.mountFlags & MountBits.bind != 0, let src = e.source, src.hasPrefix("/proc/") else { return false }
+            return src.hasSuffix("/ns/net")
+        default:
+            return false
+        }
     }
 
     /// After pivot_root: the old root made private or slave, then detached (`.` or `/`).

@@ -89,6 +89,13 @@ final class StartupAnalysisTests: XCTestCase {
         XCTAssertEqual(s.events.filter { $0.comm == "dockerd" && $0.fstype == "overlay" }.count, 3)
         let network = try XCTUnwrap(s.phase(.network))
         XCTAssertTrue(network.processes.contains { $0.comm == "dockerd" }, "dockerd pins and enters the netns")
+        // dockerd's setns into the new netns (and back), its "exe" helper's and the setkey hook's
+        // are the engine's network work: not namespaces the runtime made, not the container's joins
+        XCTAssertEqual(try XCTUnwrap(s.phase(.namespaces)).processes.map(\.comm), ["runc:[1:CHILD]"])
+        XCTAssertFalse(try XCTUnwrap(s.phase(.mountSetup)).processes.contains { $0.comm == "dockerd" }, "the netns pin is network work")
+        XCTAssertTrue(network.processes.contains { $0.comm == "exe" && $0.pid == 17432 }, "dockerd's re-executed helper in the netns")
+        XCTAssertFalse(s.namespaces.contains { $0.how == "joined" }, "\(s.namespaces)")
+        XCTAssertTrue(s.criticalChain.links.contains { $0.phase == .network }, "runc waits for the setkey hook before pivot_root")
         XCTAssertEqual(s.volumes.count, 1)
         let v = try XCTUnwrap(s.volumes.first)
         XCTAssertEqual(v.source, "/home")
