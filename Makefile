@@ -23,7 +23,7 @@ BPF_CFLAGS   := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # nsenter; iproute2: ip netns).
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool util-linux iproute2 python3
 
-.PHONY: all deps deps-test deps-runtimes bpf check-generated build release run test unit-test integration-test bench fuzz fuzz-seeds clean install uninstall check-install
+.PHONY: all deps deps-test deps-runtimes deps-fleet bpf check-generated build release run test unit-test integration-test bench fuzz fuzz-seeds clean install uninstall check-install
 
 all: build
 
@@ -45,6 +45,21 @@ deps:
 # busybox-static for their rootfs): a quick no-op when they are installed.
 deps-runtimes: deps
 	@bash Tests/NstraceContainerTests/runtimes.sh install
+
+# The fleet tests' real receivers: Debian's prometheus server, python3-yaml for the manifest check,
+# and a virtualenv with the official opentelemetry-proto (PyPI) for the OTLP receiver.
+FLEET_PACKAGES := prometheus python3-yaml python3-venv
+PYVENV         := .build/pyvenv
+deps-fleet: deps
+	@missing=$$(for p in $(FLEET_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps-fleet: installing $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+	@$(PYVENV)/bin/python -c 'import opentelemetry.proto.collector.logs.v1.logs_service_pb2' 2>/dev/null || { \
+	  echo "make deps-fleet: virtualenv $(PYVENV) with opentelemetry-proto"; \
+	  mkdir -p .build && /usr/bin/python3 -m venv $(PYVENV) && $(PYVENV)/bin/pip install -q opentelemetry-proto; }
 
 # The skeleton embeds the compiled programs, so `swift build` needs no clang; it is committed.
 bpf: $(SKELETON)
@@ -86,7 +101,7 @@ deps-test: deps
 	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q 'ok installed' || { echo "make deps-test: installing chromium"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-test: deps deps-test deps-runtimes check-generated
+test: deps deps-test deps-runtimes deps-fleet check-generated
 	$(SWIFT) test --disable-swift-testing
 	$(MAKE) --no-print-directory check-install
 

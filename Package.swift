@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -8,6 +8,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // OTLP/HTTP log export (--otlp). Only the HTTP trait: the default also builds gRPC.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
+        // The Prometheus text exposition behind --metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // swift-otel's own API types (its log handler, its service): already in its graph.
+        .package(url: "https://github.com/apple/swift-log", from: "1.12.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.4.1"),
     ],
     targets: [
         // The wire format shared with the BPF programs (plain C types, no libbpf).
@@ -26,10 +33,22 @@ let package = Package(
         .target(name: "NstraceBPF", dependencies: ["CLibbpf", "NstraceABI", "NstraceCore"]),
         // capset(2) and prctl(2): dropping privileges after attaching (no libcap).
         .target(name: "CPrivileges"),
+        // Fleet output: OpenTelemetry log export and Prometheus metrics. Kept out of NstraceCore so
+        // the core stays dependency-free; costs nothing per event unless --otlp/--metrics is given.
+        .target(
+            name: "NstraceTelemetry",
+            dependencies: [
+                "NstraceCore",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "nstrace",
             dependencies: [
-                "NstraceCore", "NstraceBPF", "CPrivileges",
+                "NstraceCore", "NstraceBPF", "CPrivileges", "NstraceTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -200,9 +200,9 @@ func timeCalls(_ call: TracedCall, count n: Int, netFD: Int32) throws(BenchError
     return (Double(cpu) / Double(n), Double(wall) / Double(n))
 }
 
-/// Wall seconds of `n` × (posix_spawn `path`, wait for it).
-func spawnLoop(_ path: String, count n: Int) throws(BenchError) -> Double {
-    let argv = cStrings([path])
+/// Wall seconds of `n` × (posix_spawn `path` with `arguments`, wait for it).
+func spawnLoop(_ path: String, arguments: [String] = [], count n: Int) throws(BenchError) -> Double {
+    let argv = cStrings([path] + arguments)
     defer { freeCStrings(argv) }
     let env = SpawnEnvironment.shared.pointers
     let start = monotonicNs()

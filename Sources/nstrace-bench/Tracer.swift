@@ -72,7 +72,7 @@ final class TracerProcess {
     static let stopTimeout = 30.0
 
     /// Spawns the tracer and returns once it printed `nstrace: tracing`.
-    init(binary: String, ringSize: String) throws(BenchError) {
+    init(binary: String, ringSize: String, extraArguments: [String] = []) throws(BenchError) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw BenchError("pipe: \(String(cString: strerror(errno)))") }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
@@ -92,7 +92,7 @@ final class TracerProcess {
 
         // setpriv keeps the pid and execs nstrace with a parent-death signal: if the benchmark is
         // killed outright, the tracer does not outlive it.
-        var args = [binary, "-o", "json", "--ring-size", ringSize]
+        var args = [binary, "-o", "json", "--ring-size", ringSize] + extraArguments
         if access("/usr/bin/setpriv", X_OK) == 0 { args = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] + args }
         let argv = cStrings(args)
         defer { freeCStrings(argv) }

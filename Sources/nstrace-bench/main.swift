@@ -13,6 +13,7 @@
 // 8. nstrace against bpftrace, strace and perf trace on six workloads, interleaved rounds
 //    (PeerBench.swift); --markdown FILE writes BENCHMARKS.md and its SVG plot
 // 9. the static-stdlib release binary against the dynamic one: start time and memory
+// 10. live with --otlp to a loopback receiver vs without (OTLPExport.swift)
 
 import NstraceCore
 #if canImport(Glibc)
@@ -32,7 +33,7 @@ let ringSize = "64M"
 struct Options {
     var nstrace: String
     var quick = false
-    var parts: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    var parts: Set<Int> = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     var peers = PeerOptions()
     var staticBinary: String?
     /// Part 7: keep its trace files in this directory (to profile `nstrace analyze` on them).
@@ -40,7 +41,7 @@ struct Options {
 }
 
 func usage() -> Never {
-    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,2,3,4,5,6,7,8,9] [--rounds N]\n"
+    say("usage: nstrace-bench [--nstrace PATH] [--quick] [--parts 1,...,10] [--rounds N]\n"
         + "                     [--workloads LIST] [--tracers LIST] [--markdown FILE]\n"
         + "  --nstrace PATH    the nstrace binary to run (default: next to this program)\n"
         + "  --quick           shorter runs (for development; the goal rows are then not conclusive)\n"
@@ -70,7 +71,7 @@ func parseOptions() -> Options {
         case "--parts":
             guard let list = args.popFirst() else { usage() }
             let parts = list.split(separator: ",").compactMap { Int($0) }
-            guard !parts.isEmpty, parts.allSatisfy({ (1...9).contains($0) }) else { usage() }
+            guard !parts.isEmpty, parts.allSatisfy({ (1...10).contains($0) }) else { usage() }
             options.parts = Set(parts)
         case "--rounds":
             guard let n = args.popFirst().flatMap({ Int($0) }), n >= 1 else { usage() }
@@ -421,6 +422,7 @@ do {
             say("part 8: wrote \(md)")
         }
     }
+    let otlp = p.contains(10) ? try partOTLP(nstrace: options.nstrace, quick: options.quick) : nil
 
     var goals = Table("Goals", columns: ["goal", "measured", "met"])
     for (name, rate) in decode {
@@ -440,6 +442,9 @@ do {
     }
     if let analyze {
         goals.add(["analyze >= \(grouped(analyzeGoal))/s, file to reports, one core", grouped(analyze) + "/s", analyze >= analyzeGoal ? "yes" : "NO"])
+    }
+    if let otlp {
+        goals.add(["--otlp to a loopback receiver: wall-time overhead on an event loop", signedPercent(otlp), "(measured, no goal)"])
     }
     if let file {
         goals.add(["record >= \(grouped(recordGoal))/s to a file", grouped(file.writePerSec) + "/s", file.writePerSec >= recordGoal ? "yes" : "NO"])

@@ -1,5 +1,6 @@
 import NstraceBPF
 import NstraceCore
+import NstraceTelemetry
 
 /// `nstrace live`, `show` and `export -o jsonl`: the pipeline's events, formatted into one
 /// reused buffer. Nothing here allocates per event; output is written in batches by `flush`.
@@ -12,6 +13,7 @@ final class EventPrinter: EventSink {
     private let fd: Int32
     private var buffer = OutputBuffer(capacity: 1 << 17)
     private(set) var outputClosed = false
+    var telemetry: Telemetry?
 
     init(format: OutputFormat, color: Bool, pipeline: EventPipeline, clock: WallClock, header: Bool, why: Bool = false,
          fd: Int32 = 1) {
@@ -43,6 +45,7 @@ final class EventPrinter: EventSink {
     }
 
     private func print(_ ev: AttributedEvent) {
+        telemetry?.observe(ev)
         switch format {
         case .text: text.append(ev, into: &buffer)
         case .json: json.append(ev, into: &buffer)

@@ -25,9 +25,12 @@ struct LiveCommand: ParsableCommand {
     @OptionGroup(title: "Tracing")
     var tracing: TracingOptions
 
+    @OptionGroup(title: "Fleet")
+    var fleet: TelemetryOptions
+
     func run() throws {
         let filter = try filters.makeFilter()
-        try TracingLoop(options: tracing).run { attribution, _ in
+        try TracingLoop(options: tracing, telemetryOptions: fleet).run { attribution, _ in
             let pipeline = EventPipeline(attribution: attribution, filter: filter, containerFilter: filters.containerFilter)
             let session = EventPrinter(format: printing.output, color: printing.color.enabled(forFD: 1), pipeline: pipeline,
                                       clock: WallClock.current(), header: !printing.noHeader, why: printing.why)

@@ -27,6 +27,9 @@ struct RecordCommand: ParsableCommand {
     @OptionGroup(title: "Tracing")
     var tracing: TracingOptions
 
+    @OptionGroup(title: "Fleet")
+    var fleet: TelemetryOptions
+
     @Option(name: .long, help: ArgumentHelp("Start a new file (FILE.1, FILE.2, …) once one reaches this size, e.g. 100M; each is complete.", valueName: "SIZE"))
     var maxSize: ByteSize?
 
@@ -57,7 +60,7 @@ struct RecordCommand: ParsableCommand {
         let deadline = tracing.duration.map { monotonicNow() + $0 }
         var output: SafeOutputFile?
         do {
-            try TracingLoop(options: tracing).run { attribution, inventory in
+            try TracingLoop(options: tracing, telemetryOptions: fleet).run { attribution, inventory in
                 let header = TraceFileHeader.current(nstraceVersion: NstraceVersion.string,
                                                      fields: ["command": CommandLine.arguments.joined(separator: " ")])
                 var fd: Int32 = 1

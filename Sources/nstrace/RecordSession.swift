@@ -1,6 +1,7 @@
 import FoundationEssentials
 import NstraceBPF
 import NstraceCore
+import NstraceTelemetry
 
 /// `nstrace record`: every event that passes the filters, and the bookkeeping events that
 /// attribution needs (exec, cgroup_mkdir) always, into a trace file; plus what reading it
@@ -16,6 +17,7 @@ final class RecordSession: EventSink {
     private var lastLostCheck = 0.0
     /// A write failed (full disk): the file stays readable up to the last complete block.
     private var failure: TraceFileError?
+    var telemetry: Telemetry?
 
     init(writer: TraceFileWriter, destination: String, pipeline: EventPipeline) {
         self.writer = writer
@@ -59,7 +61,9 @@ final class RecordSession: EventSink {
         guard failure == nil else { return }
         let record: UnsafeRawBufferPointer
         switch pipeline.process(record: bytes) {
-        case .passed(let ev): record = ev.event.bytes
+        case .passed(let ev):
+            telemetry?.observe(ev)
+            record = ev.event.bytes
         case .bookkeeping(let ev): record = ev.bytes
         case .filtered, .malformed: return
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import NstraceBPF
 import NstraceCore
+import NstraceTelemetry
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,8 @@ protocol EventSink: AnyObject {
     /// A trace file is read later, when no runtime can be asked: before the end, ask once more
     /// (synchronously, bounded by the lookup's timeout) for the names still unknown.
     var wantsNamesBeforeFinish: Bool { get }
+    /// --otlp / --metrics: told of every event that passes the filters; nil without them.
+    var telemetry: Telemetry? { get set }
 }
 
 extension EventSink {
@@ -28,6 +31,7 @@ extension EventSink {
 /// the duration; what is still in the ring buffer is drained before the end.
 struct TracingLoop {
     let options: TracingOptions
+    var telemetryOptions = TelemetryOptions()
 
     /// Loads and attaches, builds the attribution, asks `makeSink` for the sink, and runs.
     /// Every failure is one line on stderr and exit status 1.
@@ -36,6 +40,8 @@ struct TracingLoop {
             try Preflight.checkPrivileges()
             try Preflight.checkBTF()
             let tracefs = try Preflight.ensureTracefs()
+            // A bad exporter setting or a metrics port in use: one line, before any tracing.
+            let telemetry = try telemetryOptions.makeTelemetry()
             StopSignal.install()
 
             var tracerOptions = NamespaceTracer.Options()
@@ -60,6 +66,7 @@ struct TracingLoop {
                 attribution.register(container.identity, namespaces: container.namespaces.set)
             }
             let sink = try makeSink(attribution, inventory)
+            sink.telemetry = telemetry
             let previous = attribution.onNewContainer
             attribution.onNewContainer = { identity in
                 previous?(identity)
@@ -67,8 +74,10 @@ struct TracingLoop {
             }
             let reader = try RingBufferReader(mapFD: tracer.ringBufferFD) { bytes in sink.handle(bytes) }
             // Attached and looked around: nothing from here on needs a capability. Dropped
-            // before the metadata worker starts its threads (capabilities are per thread).
+            // before the metadata worker, the OTLP exporter (swift-otel's NIO threads) and the
+            // metrics server start their threads (capabilities are per thread).
             try Privileges.drop(switchingTo: options.user.flatMap(Privileges.lookup))
+            try telemetry?.start()
             for container in inventory?.containers ?? [] { metadata.request(container.identity) }
             Stderr.line("tracing \(tracer.attachedCount) programs; Ctrl-C to stop")
 
@@ -84,6 +93,9 @@ struct TracingLoop {
                 try reader.poll(timeoutMilliseconds: timeout)
                 for found in metadata.drain() { attribution.apply(id: found.id, name: found.name, image: found.image) }
                 guard try sink.turn(stats: stats) else { break }
+                if let telemetry, let now = stats() {
+                    telemetry.turn(lostEvents: now.lost, containersSeen: attribution.containers.count)
+                }
             }
             // What is already in the ring buffer belongs to the trace: drain it.
             try reader.drain()
@@ -95,7 +107,12 @@ struct TracingLoop {
                     }
                 }
             }
-            Stderr.line(try sink.finish(stats: try tracer.readStats()))
+            let final = try tracer.readStats()
+            let summary = try sink.finish(stats: final)
+            Stderr.line(summary + (telemetry?.finish(lostEvents: final.lost, containersSeen: attribution.containers.count) ?? ""))
+        } catch let error as TelemetryError {
+            Stderr.line(error.description)
+            throw ExitCode.failure
         } catch let error as PreflightError {
             Stderr.line(error.description)
             throw ExitCode.failure

@@ -1,0 +1,30 @@
+import ArgumentParser
+import NstraceCore
+import NstraceTelemetry
+
+/// `--otlp` and `--metrics`, for the commands that trace (live, record). docs/fleet.md.
+struct TelemetryOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Also send every event as an OpenTelemetry log record over OTLP/HTTP (protobuf) to URL, e.g. http://collector:4318 (/v1/logs is added to a URL without a path). OTEL_EXPORTER_OTLP_* variables apply.",
+        valueName: "URL"))
+    var otlp: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve Prometheus metrics at http://ADDR:PORT/metrics, e.g. 0.0.0.0:9464.", valueName: "ADDR:PORT"))
+    var metrics: String?
+
+    func validate() throws {
+        do {
+            if let otlp { _ = try OTLPLogExporter.logsEndpoint(otlp) }
+            if let metrics { _ = try MetricsServer.parse(metrics) }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// nil without either option: the per-event path then only checks for nil.
+    func makeTelemetry() throws(TelemetryError) -> Telemetry? {
+        guard otlp != nil || metrics != nil else { return nil }
+        return try Telemetry(otlpURL: otlp, metricsAddress: metrics, clock: WallClock.current()) { Stderr.warning($0) }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// `nstrace live --otlp` while a real runc container starts (issue 12): its namespace and mount
+/// calls arrive at a real OTLP receiver (Tests/Fleet/otlp_receiver.py, opentelemetry-proto)
+/// as log records carrying container.id and container.runtime.name, with the node as resource.
+final class OTLPContainerTests: XCTestCase {
+    func testRuncContainerStartArrivesAsOTLPRecordsWithContainerAttributes() throws {
+        _ = try Suite.require()
+        let python = Paths.packageRoot.appendingPathComponent(".build/pyvenv/bin/python").path
+        let script = Paths.packageRoot.appendingPathComponent("Tests/Fleet/otlp_receiver.py").path
+        let dir = FileManager.default.temporaryDirectory.path + "/nste2e-otlp-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let receiver = try Child(python, [script, dir + "/records.jsonl"], stdout: dir + "/receiver.out",
+                                 stderr: dir + "/receiver.err", newGroup: false)
+        defer { receiver.kill(group: false) }
+        var port: Int?
+        let deadline = Date().addingTimeInterval(20)
+        while port == nil && Date() < deadline && receiver.isRunning {
+            let text = (try? String(contentsOfFile: dir + "/receiver.out", encoding: .utf8)) ?? ""
+            port = text.split(separator: "\n").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) }
+            usleep(50_000)
+        }
+        guard let port else {
+            XCTFail("the OTLP receiver did not start: \((try? String(contentsOfFile: dir + "/receiver.err", encoding: .utf8)) ?? "")")
+            return
+        }
+
+        let tracer = try Tracer(["-o", "json", "--containers-only", "--otlp", "http://127.0.0.1:\(port)"])
+        try tracer.waitUntilTracing()
+        let container = try Runtimes.start(.runc)
+        try Runtimes.stop(container)
+        let stderr = try tracer.stop()
+        XCTAssertTrue(stderr.contains(", 0 dropped"), "nothing dropped on loopback: \(stderr)")
+
+        let lines = try String(contentsOfFile: dir + "/records.jsonl", encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let mine = records.filter { ($0["attributes"] as? [String: Any])?["container.id"] as? String == container.id }
+        let bodies = Set(mine.compactMap { $0["body"] as? String })
+        print("runc container \(container.id): \(mine.count) OTLP records (\(bodies.sorted().joined(separator: ", "))) of \(records.count)")
+        XCTAssertTrue(bodies.contains("pivot_root"), "its pivot_root arrived as a record: \(bodies)")
+        XCTAssertTrue(bodies.contains("mount"), "its mounts arrived as records: \(bodies)")
+        XCTAssertTrue(bodies.contains("unshare") || bodies.contains("clone") || bodies.contains("clone3"),
+                      "its namespace creation arrived as a record: \(bodies)")
+        for record in mine {
+            let a = record["attributes"] as? [String: Any] ?? [:]
+            XCTAssertEqual(a["container.runtime.name"] as? String, "runc")
+            XCTAssertNotNil(a["process.pid"])
+            XCTAssertNotNil(a["nstrace.ns"])
+            let resource = record["resource"] as? [String: Any] ?? [:]
+            XCTAssertEqual(resource["service.name"] as? String, "nstrace")
+            XCTAssertNotNil(resource["host.id"])
+        }
+        // The container's own namespace: the net inode the kernel shows for its init process.
+        if let net = container.namespaces["net"] {
+            XCTAssertTrue(mine.contains { (($0["attributes"] as? [String: Any])?["nstrace.ns"] as? [String: Any])?["net"] as? String == String(net) },
+                          "a record carries the container's net namespace \(net)")
+        }
+    }
+}

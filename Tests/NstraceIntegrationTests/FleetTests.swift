@@ -1,0 +1,232 @@
+import Foundation
+import XCTest
+
+/// `--otlp` and `--metrics` against real receivers on loopback (issue 12): the OTLP records of a
+/// real `unshare -n` checked against the kernel's facts; a receiver that is down, slow, failing
+/// or answering garbage never holds back the local output and makes the dropped count rise;
+/// Prometheus scrapes the endpoint and answers for it through its own HTTP API; bad values are
+/// one line before tracing.
+final class FleetTests: XCTestCase {
+    func testUnshareBecomesAnOTLPLogRecordWithItsAttributesAndTheNodeAsResource() throws {
+        guard Harness.requireRoot() else { return }
+        let receiver = try OTLPReceiver()
+        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
+        defer { tracer.kill() }
+        try tracer.waitUntilTracing()
+        let fact = try Fleet.unshareNet()
+        let (out, err) = try tracer.stop()
+        let summary = try OTLPSummary(err)
+        let local = String(decoding: out, as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(summary.dropped, 0, err)
+        XCTAssertEqual(summary.exported, local.count, "every event shown locally is exported: \(err)")
+
+        let records = try receiver.records()
+        XCTAssertEqual(records.count, local.count, "the receiver got one record per local event")
+        let mine = records.filter { $0["body"] as? String == "unshare" && $0.attribute("process.pid") == String(fact.pid) }
+        XCTAssertEqual(mine.count, 1, "one unshare record for pid \(fact.pid): \(records)")
+        guard let record = mine.first else { return }
+        let a = record.attributes()
+        XCTAssertEqual(record["path"] as? String, "/v1/logs")
+        XCTAssertEqual(record["content_type"] as? String, "application/x-protobuf")
+        XCTAssertEqual(a["process.executable.name"] as? String, "unshare")
+        XCTAssertEqual(a["process.parent_pid"] as? String, String(getpid()))
+        XCTAssertEqual(a["thread.id"] as? String, String(fact.pid))
+        XCTAssertEqual((a["nstrace.ns"] as? [String: Any])?["net"] as? String, String(fact.netInode),
+                       "nstrace.ns.net is the namespace the kernel shows for the process")
+        let before = (a["nstrace.ns_before"] as? [String: Any])?["net"] as? String
+        XCTAssertNotNil(before)
+        XCTAssertNotEqual(before, String(fact.netInode))
+        XCTAssertEqual(a["nstrace.flags"] as? [String], ["CLONE_NEWNET"])
+        XCTAssertEqual(a["nstrace.ret"] as? String, "0")
+        XCTAssertNil(a["nstrace.errno"], "a JSON null is an absent attribute")
+        XCTAssertNotNil(a["nstrace.latency_ns"])
+        XCTAssertNil(a["container.id"], "a host process has no container attributes")
+        let resource = record.resource()
+        XCTAssertEqual(resource["service.name"] as? String, "nstrace")
+        let hostname = try String(contentsOfFile: "/proc/sys/kernel/hostname", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(resource["host.name"] as? String, hostname)
+        let machineID = try String(contentsOfFile: "/etc/machine-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(resource["host.id"] as? String, machineID)
+    }
+
+    func testAReceiverThatIsDownLosesNoLocalOutputAndCountsTheDrops() throws {
+        guard Harness.requireRoot() else { return }
+        let port = try Fleet.freePort()
+        let metricsPort = try Fleet.freePort()
+        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", "http://127.0.0.1:\(port)",
+                                                   "--metrics", "127.0.0.1:\(metricsPort)"])
+        defer { tracer.kill() }
+        try tracer.waitUntilTracing()
+        try Fleet.unshareLoop(40)
+        usleep(1_500_000)
+        let scrape = try Fleet.get("http://127.0.0.1:\(metricsPort)/metrics")
+        XCTAssertEqual(scrape.status, 200)
+        let dropped = scrape.body.split(separator: "\n").first { $0.hasPrefix("nstrace_otlp_dropped_total ") }
+        XCTAssertNotNil(dropped, scrape.body)
+        XCTAssertGreaterThan(Double(dropped?.split(separator: " ").last ?? "") ?? 0, 0, "the metrics show the drops")
+        let started = Date()
+        let (out, err) = try tracer.stop()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "a dead receiver must not hold the exit")
+        let local = String(decoding: out, as: UTF8.self).split(separator: "\n").filter { $0.contains("\"event\":\"unshare\"") }
+        XCTAssertEqual(local.count, 40, "the local output has every event")
+        let summary = try OTLPSummary(err)
+        XCTAssertEqual(summary.exported, 0)
+        XCTAssertEqual(summary.dropped, 40, err)
+        XCTAssertEqual(err.components(separatedBy: "otlp: export to").count - 1, 1, "the failure is logged once, not per event: \(err)")
+    }
+
+    func testASlowReceiverDoesNotSlowTheLocalOutput() throws {
+        guard Harness.requireRoot() else { return }
+        let receiver = try OTLPReceiver(mode: "slow", delay: 30)
+        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
+        defer { tracer.kill() }
+        try tracer.waitUntilTracing()
+        try Fleet.unshareLoop(20)
+        usleep(800_000)
+        // While the receiver sits on the first batch, every event is already on stdout.
+        let shown = try String(contentsOf: tracer.stdoutURL, encoding: .utf8).split(separator: "\n").count
+        XCTAssertEqual(shown, 20, "the local output waits for no receiver")
+        let started = Date()
+        let (_, err) = try tracer.stop()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 12, "the exporter's flush at exit is bounded")
+        let summary = try OTLPSummary(err)
+        XCTAssertEqual(summary.exported, 0)
+        XCTAssertEqual(summary.dropped, 20, "what the receiver had not accepted at exit is dropped: \(err)")
+    }
+
+    func testReceiverErrorsAndGarbageAreCountedAndLoggedOnce() throws {
+        guard Harness.requireRoot() else { return }
+        for mode in ["error", "garbage"] {
+            let receiver = try OTLPReceiver(mode: mode)
+            let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
+            defer { tracer.kill() }
+            try tracer.waitUntilTracing()
+            // Two batches apart (swift-otel exports every 500 ms here): two failed exports.
+            try Fleet.unshareLoop(10)
+            usleep(1_500_000)
+            try Fleet.unshareLoop(10)
+            let (_, err) = try tracer.stop()
+            let summary = try OTLPSummary(err)
+            XCTAssertEqual(summary.exported, 0, "\(mode): \(err)")
+            XCTAssertEqual(summary.dropped, 20, "\(mode): \(err)")
+            XCTAssertTrue(err.contains("failed exports)"), "\(mode): more than one failed export is counted: \(err)")
+            XCTAssertEqual(err.components(separatedBy: "otlp: export to").count - 1, 1, "\(mode): logged once: \(err)")
+            XCTAssertEqual(try receiver.records().count, 20, "\(mode): the receiver did get the records")
+        }
+    }
+
+    func testPrometheusScrapesTheEndpoint() throws {
+        guard Harness.requireRoot() else { return }
+        let prometheusBinary = "/usr/bin/prometheus"
+        guard FileManager.default.isExecutableFile(atPath: prometheusBinary) else {
+            XCTFail("no \(prometheusBinary): 'make deps-fleet' installs Debian's prometheus")
+            return
+        }
+        let metricsPort = try Fleet.freePort()
+        let prometheusPort = try Fleet.freePort()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nstrace-prom-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = """
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: nstrace
+                static_configs:
+                  - targets: ["127.0.0.1:\(metricsPort)"]
+            """
+        try config.write(to: dir.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        let prometheus = Process()
+        prometheus.executableURL = URL(fileURLWithPath: prometheusBinary)
+        prometheus.arguments = ["--config.file=\(dir.path)/prometheus.yml", "--storage.tsdb.path=\(dir.path)/data",
+                                "--web.listen-address=127.0.0.1:\(prometheusPort)"]
+        let log = dir.appendingPathComponent("prometheus.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        prometheus.standardOutput = try FileHandle(forWritingTo: log)
+        prometheus.standardError = prometheus.standardOutput
+        try prometheus.run()
+        defer { prometheus.terminate(); prometheus.waitUntilExit() }
+
+        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--metrics", "127.0.0.1:\(metricsPort)"])
+        defer { tracer.kill() }
+        try tracer.waitUntilTracing()
+        try Fleet.unshareLoop(15)
+
+        func query(_ promql: String) throws -> String? {
+            let encoded = promql.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? promql
+            let reply = try Fleet.get("http://127.0.0.1:\(prometheusPort)/api/v1/query?query=\(encoded)")
+            guard reply.status == 200,
+                  let object = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any],
+                  let data = object["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+                  let value = result.first?["value"] as? [Any], value.count == 2 else { return nil }
+            return value[1] as? String
+        }
+        let events = "nstrace_events_total{job=\"nstrace\",event=\"unshare\",runtime=\"none\"}"
+        var seen: String?
+        let deadline = Date().addingTimeInterval(45)
+        while Date() < deadline {
+            seen = try? query(events)
+            if seen == "15" { break }
+            usleep(500_000)
+        }
+        XCTAssertEqual(seen, "15", "Prometheus read nstrace_events_total back: \((try? String(contentsOf: log, encoding: .utf8))?.suffix(1500) ?? "")")
+        XCTAssertEqual(try query("up{job=\"nstrace\"}"), "1")
+        XCTAssertGreaterThan(Double(try query("process_resident_memory_bytes{job=\"nstrace\"}") ?? "") ?? 0, 1 << 20)
+        XCTAssertNotNil(try query("process_cpu_seconds_total{job=\"nstrace\"}"))
+        XCTAssertEqual(try query("nstrace_lost_events_total{job=\"nstrace\"}"), "0")
+        XCTAssertNotNil(try query("nstrace_containers_seen{job=\"nstrace\"}"))
+        XCTAssertEqual(try Fleet.get("http://127.0.0.1:\(metricsPort)/other").status, 404)
+        _ = try tracer.stop()
+    }
+
+    func testBadValuesAreOneLineBeforeTracing() throws {
+        guard Harness.requireRoot() else { return }
+        let cases: [([String], String)] = [
+            (["--otlp", "ftp://127.0.0.1:4318"], "is not an http:// or https:// URL"),
+            (["--otlp", "http://127.0.0.1:99999"], "--otlp"),
+            (["--otlp", "http://127.0.0.1:port"], "--otlp"),
+            (["--otlp", "http:///v1/logs"], "has no host"),
+            (["--metrics", "127.0.0.1:abc"], "not a number between 1 and 65535"),
+            (["--metrics", "9464"], "is not ADDR:PORT"),
+        ]
+        for (arguments, message) in cases {
+            let run = try Harness.runCapturing(Harness.nstrace, ["live", "--duration", "1"] + arguments)
+            XCTAssertNotEqual(run.status, 0, "\(arguments)")
+            XCTAssertTrue(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+            XCTAssertFalse(run.stderr.contains("tracing"), "\(arguments): rejected before tracing: \(run.stderr)")
+            XCTAssertFalse(run.stderr.contains("Fatal error"), "\(arguments): \(run.stderr)")
+        }
+        // --metrics with a host name, and a port someone else holds: one line, exit 1.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(listen(holder, 1), 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &len) }
+        }
+        let busy = Int(UInt16(bigEndian: addr.sin_port))
+        for (spec, message) in [("127.0.0.1:\(busy)", "cannot listen on 127.0.0.1:\(busy): Address already in use"),
+                                ("localhost:9464", "is not an IPv4 address")] {
+            let run = try Harness.runCapturing(Harness.nstrace, ["live", "--duration", "1", "--metrics", spec])
+            XCTAssertEqual(run.status, 1, run.stderr)
+            XCTAssertEqual(run.stderr, "nstrace: --metrics: " + (run.stderr.dropFirst("nstrace: --metrics: ".count).prefix { $0 != "\n" }) + "\n",
+                           "exactly one line: \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), run.stderr)
+            XCTAssertFalse(run.stderr.contains("tracing"), run.stderr)
+        }
+    }
+
+    /// deploy/: the manifests parse, and every hostPath and capability they name is in the
+    /// README's list (Tests/Fleet/check_manifests.py, with Debian's python3-yaml).
+    func testDeploymentFilesParseAndTheREADMEListsTheirHostPathsAndCapabilities() throws {
+        let script = Harness.packageRoot.appendingPathComponent("Tests/Fleet/check_manifests.py").path
+        let run = try Harness.runCapturing(URL(fileURLWithPath: "/usr/bin/python3"), [script, Harness.packageRoot.path])
+        XCTAssertEqual(run.status, 0, run.stderr + String(decoding: run.stdout, as: UTF8.self))
+    }
+}
