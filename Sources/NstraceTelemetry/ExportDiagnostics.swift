@@ -48,7 +48,7 @@ final class ExportDiagnostics: Sendable {
         case "Exported batch.":
             counts.withLock { $0.exported &+= number("batch_size") }
         case "Failed to export batch.":
-            let why = error.map { String(describing: $0) } ?? metadata["error"].map { String(describing: $0) } ?? "unknown error"
+            let why = Self.describe(error.map { String(describing: $0) } ?? metadata["error"].map { String(describing: $0) })
             let line: String? = counts.withLock { c in
                 let n = number("batch_size")
                 c.failed &+= n
@@ -67,6 +67,17 @@ final class ExportDiagnostics: Sendable {
         default:
             break
         }
+    }
+
+    /// swift-otel's and AsyncHTTPClient's errors, said plainly where they are known.
+    static func describe(_ error: String?) -> String {
+        guard let error else { return "unknown error" }
+        if error.hasPrefix("TimeoutError") { return "no answer before the export timeout (receiver down or slow)" }
+        if error.hasPrefix("requestFailed(") { return "the receiver answered HTTP " + error.dropFirst("requestFailed(".count).dropLast() }
+        if error.hasPrefix("responseHasUnsupportedContentType") || error.contains("BinaryDecodingError") {
+            return "the receiver's answer is not an OTLP response (\(error))"
+        }
+        return error
     }
 
     static func monotonic() -> Double {

@@ -76,8 +76,8 @@ final class OTLPReceiver {
         let tag = UUID().uuidString
         outPath = "\(dir)/nstrace-otlp-\(tag).jsonl"
         stdoutPath = "\(dir)/nstrace-otlp-\(tag).out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Fleet.python)
         process.arguments = [Fleet.receiverScript, outPath, "--mode", mode, "--delay", String(delay)]
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
@@ -130,7 +130,9 @@ struct OTLPSummary {
     var dropped: Int
 
     init(_ stderr: String) throws {
-        guard let range = stderr.range(of: "otlp: ") else { throw HarnessError("no otlp totals in the summary: \(stderr)") }
+        guard let range = stderr.range(of: ", otlp: ", options: .backwards) else {
+            throw HarnessError("no otlp totals in the summary: \(stderr)")
+        }
         let words = stderr[range.upperBound...].split(separator: " ")
         guard words.count >= 4, let e = Int(words[0]), let d = Int(words[2]) else {
             throw HarnessError("cannot read the otlp totals: \(stderr)")
