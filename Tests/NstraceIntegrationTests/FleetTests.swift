@@ -49,6 +49,25 @@ final class FleetTests: XCTestCase {
         XCTAssertEqual(resource["host.id"] as? String, machineID)
     }
 
+    func testRecordExportsNextToTheFile() throws {
+        guard Harness.requireRoot() else { return }
+        let receiver = try OTLPReceiver()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nstrace-otlp-\(UUID().uuidString).nst").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let tracer = try TracerProcess(arguments: ["record", "-w", file, "--comm", "unshare", "--otlp", receiver.url])
+        defer { tracer.kill() }
+        try tracer.waitUntilTracing()
+        let fact = try Fleet.unshareNet()
+        let (_, err) = try tracer.stop()
+        let summary = try OTLPSummary(err)
+        XCTAssertEqual(summary.exported, 1, err)
+        XCTAssertEqual(summary.dropped, 0, err)
+        let records = try receiver.records()
+        XCTAssertEqual(records.map { $0.attribute("process.pid") }, [String(fact.pid)])
+        let shown = try Harness.runCapturing(Harness.nstrace, ["show", file, "-o", "json"])
+        XCTAssertTrue(String(decoding: shown.stdout, as: UTF8.self).contains("\"pid\":\(fact.pid),"), "the file has the event too")
+    }
+
     func testAReceiverThatIsDownLosesNoLocalOutputAndCountsTheDrops() throws {
         guard Harness.requireRoot() else { return }
         let port = try Fleet.freePort()
