@@ -94,7 +94,8 @@ final class LoopbackOTLPSink: @unchecked Sendable {
             let head = String(decoding: pending[..<end], as: UTF8.self).lowercased()
             var length = 0
             if let r = head.range(of: "content-length:") {
-                length = Int(head[r.upperBound...].prefix { $0 != "\r" }.trimmingCharacters(in: .whitespaces)) ?? 0
+                // "\r\n" is one Character in Swift: stop at either form of the line end.
+                length = Int(head[r.upperBound...].prefix { $0 != "\r\n" && $0 != "\r" }.trimmingCharacters(in: .whitespaces)) ?? 0
             }
             while pending.count < end + length {
                 let n = read(client, &chunk, chunk.count)
