@@ -49,7 +49,11 @@ public final class MetricsServer: @unchecked Sendable {
     }
 
     public func start() {
-        let thread = Thread { [self] in serve() }
+        // named for ps and /proc/PID/task/*/comm (Foundation's Thread.name does not set it)
+        let thread = Thread { [self] in
+            nameCurrentThread("nstrace-metrics")
+            serve()
+        }
         thread.start()
     }
 

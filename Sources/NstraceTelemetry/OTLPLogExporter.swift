@@ -25,8 +25,10 @@ public final class OTLPLogExporter: @unchecked Sendable {
     public let endpoint: String
     private let queue: BoundedEventQueue
     private let diagnostics: ExportDiagnostics
-    private let logger: Logger
-    private let serviceGroup: ServiceGroup
+    private let configuration: OTel.Configuration
+    // Made by start(): swift-otel's HTTP client starts its NIO threads when it is made.
+    private var logger: Logger?
+    private var serviceGroup: ServiceGroup?
     private let sdkQueueSize: Int
     private let handed = Atomic<UInt64>(0)
     private let lostAtExit = Atomic<UInt64>(0)
@@ -36,7 +38,8 @@ public final class OTLPLogExporter: @unchecked Sendable {
     private let attributes: LogRecordAttributes
 
     /// Throws `TelemetryError` (one line) for a URL that is not http(s)://host[:port][/path]
-    /// or an environment swift-otel rejects (OTEL_EXPORTER_OTLP_PROTOCOL=grpc: not built in).
+    /// or an environment that asks for gRPC (OTEL_EXPORTER_OTLP_[LOGS_]PROTOCOL=grpc: not
+    /// built in). Starts no thread: `start()` does, once the capabilities are dropped.
     public init(url: String, clock: WallClock, queueCapacity: Int = 4096,
                 report: @escaping @Sendable (String) -> Void) throws(TelemetryError) {
         endpoint = try Self.logsEndpoint(url)
@@ -59,13 +62,13 @@ public final class OTLPLogExporter: @unchecked Sendable {
         configuration.logs.batchLogRecordProcessor.scheduleDelay = .milliseconds(500)
         configuration.logs.batchLogRecordProcessor.exportTimeout = .seconds(5)
         sdkQueueSize = configuration.logs.batchLogRecordProcessor.maxQueueSize
-        // swift-otel applies the OTEL_* environment variables over this configuration.
-        do {
-            let backend = try OTel.makeLoggingBackend(configuration: configuration)
-            logger = Logger(label: "nstrace", factory: backend.factory)
-            serviceGroup = ServiceGroup(configuration: .init(services: [backend.service], logger: Logger(label: "nstrace.otlp.lifecycle") { _ in SwiftLogNoOpLogHandler() }))
-        } catch {
-            throw TelemetryError("--otlp: \(error)")
+        self.configuration = configuration
+        // swift-otel would stop the process (fatalError) on a gRPC protocol it was built without.
+        let environment = ProcessInfo.processInfo.environment
+        for key in ["OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+            if let value = environment[key], value.lowercased().hasPrefix("grpc") {
+                throw TelemetryError("--otlp: \(key)=\(value): nstrace exports OTLP over HTTP only (http/protobuf or http/json)")
+            }
         }
     }
 
@@ -94,9 +97,18 @@ public final class OTLPLogExporter: @unchecked Sendable {
         return url
     }
 
-    /// Starts swift-otel's services and the feeder thread.
-    public func start() {
-        let group = serviceGroup
+    /// Makes swift-otel's backend (its HTTP client starts NIO threads) and starts its services
+    /// and the feeder thread. swift-otel applies the OTEL_* environment variables here.
+    public func start() throws(TelemetryError) {
+        let group: ServiceGroup
+        do {
+            let backend = try OTel.makeLoggingBackend(configuration: configuration)
+            logger = Logger(label: "nstrace", factory: backend.factory)
+            group = ServiceGroup(configuration: .init(services: [backend.service], logger: Logger(label: "nstrace.otlp.lifecycle") { _ in SwiftLogNoOpLogHandler() }))
+            serviceGroup = group
+        } catch {
+            throw TelemetryError("--otlp: \(error)")
+        }
         let done = serviceDone
         Task.detached {
             try? await group.run()
@@ -115,6 +127,8 @@ public final class OTLPLogExporter: @unchecked Sendable {
     }
 
     private func feed() {
+        nameCurrentThread("nstrace-otlp")
+        guard let logger else { return }
         while true {
             let stop = stopping.load(ordering: .acquiring)
             let inFlight = Int(handed.load(ordering: .relaxed) &- diagnostics.settled)
@@ -143,9 +157,10 @@ public final class OTLPLogExporter: @unchecked Sendable {
             _ = queue.dropRemaining()
             _ = feederDone.wait(timeout: .now() + 0.5)
         }
-        let group = serviceGroup
-        Task.detached { await group.triggerGracefulShutdown() }
-        _ = serviceDone.wait(timeout: deadline)
+        if let group = serviceGroup {
+            Task.detached { await group.triggerGracefulShutdown() }
+            _ = serviceDone.wait(timeout: deadline)
+        }
         return totals(final: true)
     }
 

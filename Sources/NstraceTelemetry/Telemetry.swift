@@ -9,7 +9,7 @@ public final class Telemetry {
     private let server: MetricsServer?
 
     /// Parses, connects nothing yet, binds the metrics port: every error is one line, before
-    /// tracing starts.
+    /// tracing starts. No thread is started here (see `start`).
     public init(otlpURL: String?, metricsAddress: String?, clock: WallClock,
                 report: @escaping @Sendable (String) -> Void) throws(TelemetryError) {
         otlp = try otlpURL.map { url throws(TelemetryError) in try OTLPLogExporter(url: url, clock: clock, report: report) }
@@ -23,8 +23,10 @@ public final class Telemetry {
         }
     }
 
-    public func start() {
-        otlp?.start()
+    /// Starts the exporter's and the server's threads. Called after the capabilities are
+    /// dropped: on Linux they are per thread, and a thread started before keeps them.
+    public func start() throws(TelemetryError) {
+        try otlp?.start()
         server?.start()
     }
 

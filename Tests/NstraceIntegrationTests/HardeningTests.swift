@@ -375,6 +375,46 @@ final class HardeningTests: XCTestCase {
         }
     }
 
+    /// Issue 12 on top of issue 10: capabilities are per thread, so swift-otel's HTTP client
+    /// (NIO event-loop threads), the exporter's feeder and the metrics server must start after
+    /// the drop. Both exercised (a scrape, an exported record), then every thread checked.
+    func testTheOTLPExporterAndMetricsThreadsHoldNoCapabilities() throws {
+        guard Harness.requireRoot() else { return }
+        let receiver = try OTLPReceiver()
+        let metricsPort = try Fleet.freePort()
+        FileManager.default.createFile(atPath: path("stderr"), contents: nil)
+        let tracer = try runAsNobody(with: Self.minimalCapabilities, ["--comm", "unshare", "--otlp", receiver.url,
+                                                                      "--metrics", "127.0.0.1:\(metricsPort)"])
+        defer { if tracer.isRunning { Glibc.kill(tracer.processIdentifier, SIGKILL) } }
+        let stderr = { (try? String(contentsOfFile: self.path("stderr"), encoding: .utf8)) ?? "" }
+        var deadline = Date().addingTimeInterval(30)
+        while !stderr().contains("nstrace: tracing") && tracer.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertTrue(stderr().contains("nstrace: tracing"), stderr())
+        let scrape = try Fleet.get("http://127.0.0.1:\(metricsPort)/metrics")
+        XCTAssertEqual(scrape.status, 200, scrape.body)
+        _ = try Fleet.unshareNet()
+        deadline = Date().addingTimeInterval(15)
+        while (try receiver.records()).isEmpty && Date() < deadline { usleep(100_000) }
+        XCTAssertFalse(try receiver.records().isEmpty, "the exporter delivered as nobody: \(stderr())")
+
+        let pid = tracer.processIdentifier
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        let names = tasks.map { ((try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines) }
+        XCTAssertTrue(names.contains { $0.hasPrefix("NIO-") }, "swift-otel's HTTP client threads run: \(names)")
+        XCTAssertTrue(names.contains("nstrace-otlp"), "the exporter's feeder runs: \(names)")
+        XCTAssertTrue(names.contains("nstrace-metrics"), "the metrics server runs: \(names)")
+        for task in tasks {
+            let s = status(pid, task: task)
+            XCTAssertEqual(s["CapEff"], "0000000000000000", "task \(task) (\(s["Name"] ?? "?")) after attach: \(s)")
+            XCTAssertEqual(s["CapPrm"], "0000000000000000", "task \(task) (\(s["Name"] ?? "?")) after attach: \(s)")
+        }
+        Glibc.kill(pid, SIGINT)
+        tracer.waitUntilExit()
+        XCTAssertEqual(tracer.terminationStatus, 0, stderr())
+        XCTAssertGreaterThan(try OTLPSummary(stderr()).exported, 0, stderr())
+    }
+
     func testUserSwitchesUidAfterAttaching() throws {
         guard Harness.requireRoot() else { return }
         let tracer = try NstraceTracer(["-o", "json", "--comm", "nstdrv", "--user", "nobody"])
