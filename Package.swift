@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "NstraceCoreTests", dependencies: ["NstraceCore", "NstraceABI", "EventRecords"]),
         .testTarget(name: "NstraceIntegrationTests", dependencies: ["NstraceCore", "NstraceTestSupport"]),
         .testTarget(name: "BenchPeersTests", dependencies: ["BenchPeers"]),
+        .testTarget(name: "NstraceTelemetryTests", dependencies: ["NstraceTelemetry"]),
         // Real runtimes (runc, crun, containerd, dockerd, podman) driven by runtimes.sh.
         .testTarget(name: "NstraceContainerTests", dependencies: ["NstraceTestSupport"], exclude: ["runtimes.sh"]),
     ]

@@ -87,6 +87,9 @@ public final class EventPipeline {
     /// Records that were not valid events, and the first one's error.
     public private(set) var malformed: UInt64 = 0
     public private(set) var firstMalformed: EventDecodeError?
+    /// Told of every valid event once attributed, filtered or not (`--metrics`' live startup
+    /// analysis and `--otlp`'s pod names look at the runtimes' execs); nil: one check per event.
+    public var observer: ((EventView, Attribution) -> Void)?
 
     public init(attribution: ContainerAttribution, filter: EventFilter = EventFilter(),
                 containerFilter: ContainerFilter = ContainerFilter()) {
@@ -114,6 +117,7 @@ public final class EventPipeline {
         seen &+= 1
         let attributed = attribution.attribute(ev)
         paths.learn(ev, attributed.container)
+        observer?(ev, attributed)
         // exec and cgroup_mkdir feed attribution; they are shown only when asked for by name
         if ev.type.isInternal && !filter.events.contains(ev.type) { return .bookkeeping(ev) }
         guard filter.matches(ev) else { return .filtered(ev) }

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// The node as an OpenTelemetry resource: host.name and host.id (the machine id, as the
@@ -11,10 +10,20 @@ enum HostIdentity {
         if gethostname(&name, name.count - 1) == 0 {
             attributes["host.name"] = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        if let id = try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8) {
-            let trimmed = id.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !trimmed.isEmpty { attributes["host.id"] = trimmed }
-        }
+        if let id = machineID() { attributes["host.id"] = id }
         return attributes
+    }
+
+    /// /etc/machine-id: 32 hex digits and a newline; anything else is not an id.
+    static func machineID() -> String? {
+        let fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0 else { return nil }
+        let id = buf[0..<n].prefix { $0 != 0x0A }
+        guard id.count == 32, id.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        return String(decoding: id, as: UTF8.self)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import NstraceCore
 
@@ -15,6 +15,8 @@ import NstraceCore
 final class LogRecordAttributes {
     private var json: JSONFormatter
     private var buffer = OutputBuffer(capacity: 1 << 13)
+    private let decoder = JSONDecoder()
+    private let pods: PodNames
 
     /// JSON keys with a semantic-convention name.
     private static let conventional: [String: String] = [
@@ -22,8 +24,9 @@ final class LogRecordAttributes {
         "comm": "process.executable.name", "tid": "thread.id",
     ]
 
-    init(clock: WallClock) {
+    init(clock: WallClock, pods: PodNames) {
         json = JSONFormatter(clock: clock)
+        self.pods = pods
     }
 
     /// nil for a record that does not decode (counted by the pipeline already).
@@ -35,11 +38,11 @@ final class LogRecordAttributes {
             return true
         }
         guard decoded,
-              let object = try? JSONSerialization.jsonObject(with: Data(buffer.bytes)) as? [String: Any],
-              let name = object["event"] as? String else { return nil }
+              case .object(let object)? = try? decoder.decode(JSONTree.self, from: Data(buffer.bytes)),
+              case .string(let name)? = object["event"] else { return nil }
         var metadata: Logger.Metadata = [:]
         for (key, value) in object where key != "event" {
-            guard let converted = Self.value(value) else { continue }
+            guard let converted = value.metadataValue else { continue }
             metadata[Self.conventional[key] ?? "nstrace." + key] = converted
         }
         if let c = event.container {
@@ -49,6 +52,13 @@ final class LogRecordAttributes {
             if let v = c.image { metadata["container.image.name"] = .string(v) }
             if let v = c.identity.podUID { metadata["k8s.pod.uid"] = .string(v) }
             if let v = c.identity.containerdNamespace { metadata["nstrace.containerd.namespace"] = .string(v) }
+            // from the CRI runtime's annotations in the OCI bundle (PodNames), not a CRI query
+            if let pod = pods.pod(for: c.identity.id) {
+                if let v = pod.name { metadata["k8s.pod.name"] = .string(v) }
+                if let v = pod.namespace { metadata["k8s.namespace.name"] = .string(v) }
+                if c.identity.podUID == nil, let v = pod.uid { metadata["k8s.pod.uid"] = .string(v) }
+                if let v = pod.containerName { metadata["k8s.container.name"] = .string(v) }
+            }
         }
         if let t = event.target {
             metadata["nstrace.target_container.id"] = .string(t.identity.id)
@@ -57,26 +67,37 @@ final class LogRecordAttributes {
         }
         return (name, metadata)
     }
+}
+
+/// A JSON document read back (FoundationEssentials' JSONDecoder: no JSONSerialization, which
+/// would link all of Foundation). Numbers keep their text as swift-otel sends them: strings.
+enum JSONTree: Decodable {
+    case null, bool(Bool), number(String), string(String), array([JSONTree]), object([String: JSONTree])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        // the most common first: most attributes are strings, then integers
+        if c.decodeNil() { self = .null }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let i = try? c.decode(Int64.self) { self = .number(String(i)) }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let u = try? c.decode(UInt64.self) { self = .number(String(u)) }
+        else if let d = try? c.decode(Double.self) { self = .number(String(d)) }
+        else if let a = try? c.decode([JSONTree].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONTree].self)) }
+    }
 
     /// JSON null → absent (OpenTelemetry has no null attribute).
-    private static func value(_ any: Any) -> Logger.MetadataValue? {
-        switch any {
-        case let s as String:
-            return .string(s)
-        case let d as [String: Any]:
+    var metadataValue: Logger.MetadataValue? {
+        switch self {
+        case .null: return nil
+        case .bool(let b): return .string(b ? "true" : "false")
+        case .number(let n), .string(let n): return .string(n)
+        case .array(let a): return .array(a.compactMap(\.metadataValue))
+        case .object(let o):
             var out: Logger.Metadata = [:]
-            for (k, v) in d { if let c = value(v) { out[k] = c } }
+            for (k, v) in o { if let c = v.metadataValue { out[k] = c } }
             return .dictionary(out)
-        case let a as [Any]:
-            return .array(a.compactMap { value($0) })
-        case is NSNull:
-            return nil
-        case let n as NSNumber:
-            // JSONSerialization gives booleans as NSNumber too ("c", a C char).
-            if String(cString: n.objCType) == "c" { return .string(n.boolValue ? "true" : "false") }
-            return .string(n.stringValue)
-        default:
-            return .string("\(any)")
         }
     }
 }

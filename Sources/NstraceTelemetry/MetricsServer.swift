@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import NstraceCore
 
@@ -48,13 +47,13 @@ public final class MetricsServer: @unchecked Sendable {
         return (host.isEmpty ? "0.0.0.0" : host, UInt16(port))
     }
 
-    public func start() {
-        // named for ps and /proc/PID/task/*/comm (Foundation's Thread.name does not set it)
-        let thread = Thread { [self] in
+    /// False if the thread could not be started.
+    public func start() -> Bool {
+        // named for ps and /proc/PID/task/*/comm
+        startDetachedThread(stackSize: 512 << 10) { [self] in
             nameCurrentThread("nstrace-metrics")
             serve()
         }
-        thread.start()
     }
 
     private func serve() {

@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import NstraceCore
 import OTel
@@ -36,6 +37,8 @@ public final class OTLPLogExporter: @unchecked Sendable {
     private let feederDone = DispatchSemaphore(value: 0)
     private let serviceDone = DispatchSemaphore(value: 0)
     private let attributes: LogRecordAttributes
+    /// Pod names from the bundles the runtimes are invoked on.
+    let pods = PodNames()
 
     /// Throws `TelemetryError` (one line) for a URL that is not http(s)://host[:port][/path]
     /// or an environment that asks for gRPC (OTEL_EXPORTER_OTLP_[LOGS_]PROTOCOL=grpc: not
@@ -45,7 +48,7 @@ public final class OTLPLogExporter: @unchecked Sendable {
         endpoint = try Self.logsEndpoint(url)
         queue = BoundedEventQueue(capacity: queueCapacity)
         diagnostics = ExportDiagnostics(endpoint: endpoint, report: report)
-        attributes = LogRecordAttributes(clock: clock)
+        attributes = LogRecordAttributes(clock: clock, pods: pods)
 
         var configuration = OTel.Configuration.default
         configuration.serviceName = "nstrace"
@@ -114,9 +117,9 @@ public final class OTLPLogExporter: @unchecked Sendable {
             try? await group.run()
             done.signal()
         }
-        let thread = Thread { [self] in feed() }
-        thread.name = "nstrace-otlp"
-        thread.start()
+        guard startDetachedThread(stackSize: 1 << 20, { [self] in feed() }) else {
+            throw TelemetryError("--otlp: cannot start the exporter's thread")
+        }
     }
 
     /// The ring-buffer loop's side: a copy, a lock, an append. Never waits.
@@ -133,6 +136,8 @@ public final class OTLPLogExporter: @unchecked Sendable {
             let stop = stopping.load(ordering: .acquiring)
             let inFlight = Int(handed.load(ordering: .relaxed) &- diagnostics.settled)
             let batch = queue.take(max: max(0, sdkQueueSize - inFlight))
+            // after the take: a runtime's bundle is queued before its container's first event
+            pods.resolvePending()
             for event in batch {
                 guard let (body, metadata) = attributes.make(event) else { continue }
                 // swift-otel adds code.file.path/function.name/line.number of the call: there

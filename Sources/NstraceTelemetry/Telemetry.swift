@@ -7,6 +7,7 @@ public final class Telemetry {
     public let otlp: OTLPLogExporter?
     public let metrics: EventMetrics?
     private let server: MetricsServer?
+    private let startups: LiveStartupAnalysis?
 
     /// Parses, connects nothing yet, binds the metrics port: every error is one line, before
     /// tracing starts. No thread is started here (see `start`).
@@ -17,17 +18,26 @@ public final class Telemetry {
             let metrics = EventMetrics()
             self.metrics = metrics
             server = try MetricsServer(listen: metricsAddress, metrics: metrics)
+            startups = LiveStartupAnalysis(registry: metrics.registry)
         } else {
             metrics = nil
             server = nil
+            startups = nil
         }
+    }
+
+    /// Every event the pipeline attributed, filtered or not (the ring-buffer loop's thread):
+    /// the live startup analysis and the runtimes' bundles (pod names).
+    public func observeEvery(_ ev: EventView, _ found: Attribution, attribution: ContainerAttribution) {
+        startups?.observe(ev, found, attribution: attribution)
+        otlp?.pods.noteExec(ev, container: found.container)
     }
 
     /// Starts the exporter's and the server's threads. Called after the capabilities are
     /// dropped: on Linux they are per thread, and a thread started before keeps them.
     public func start() throws(TelemetryError) {
         try otlp?.start()
-        server?.start()
+        if let server, !server.start() { throw TelemetryError("--metrics: cannot start the server's thread") }
     }
 
     /// One event that passed the filters (the ring-buffer loop's thread).
@@ -39,13 +49,15 @@ public final class Telemetry {
 
     /// Between batches.
     public func turn(lostEvents: UInt64, containersSeen: Int) {
+        startups?.turn(lostEvents: lostEvents)
         metrics?.update(lostEvents: lostEvents, containersSeen: containersSeen, otlp: otlp?.totals())
     }
 
     /// At the end: flushes the exporter (bounded) and returns what the summary line adds.
     public func finish(lostEvents: UInt64, containersSeen: Int) -> String {
+        startups?.turn(lostEvents: lostEvents)
         guard let otlp else {
-            turn(lostEvents: lostEvents, containersSeen: containersSeen)
+            metrics?.update(lostEvents: lostEvents, containersSeen: containersSeen, otlp: nil)
             return ""
         }
         let totals = otlp.finish()

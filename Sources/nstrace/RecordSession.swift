@@ -9,7 +9,7 @@ import NstraceTelemetry
 /// lost counts as they change, totals at the end.
 final class RecordSession: EventSink {
     private let writer: TraceFileWriter
-    private let pipeline: EventPipeline
+    let pipeline: EventPipeline
     private var attribution: ContainerAttribution { pipeline.attribution }
     private let destination: String
     private var written: [String: [UInt8]] = [:]   // container id -> its JSON as last written

@@ -20,6 +20,8 @@ protocol EventSink: AnyObject {
     var wantsNamesBeforeFinish: Bool { get }
     /// --otlp / --metrics: told of every event that passes the filters; nil without them.
     var telemetry: Telemetry? { get set }
+    /// The one event pipeline (--otlp / --metrics observe every event it attributes).
+    var pipeline: EventPipeline { get }
 }
 
 extension EventSink {
@@ -67,6 +69,9 @@ struct TracingLoop {
             }
             let sink = try makeSink(attribution, inventory)
             sink.telemetry = telemetry
+            if let telemetry {
+                sink.pipeline.observer = { ev, found in telemetry.observeEvery(ev, found, attribution: attribution) }
+            }
             let previous = attribution.onNewContainer
             attribution.onNewContainer = { identity in
                 previous?(identity)

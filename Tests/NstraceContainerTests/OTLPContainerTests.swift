@@ -3,7 +3,8 @@ import XCTest
 
 /// `nstrace live --otlp` while a real runc container starts (issue 12): its namespace and mount
 /// calls arrive at a real OTLP receiver (Tests/Fleet/otlp_receiver.py, opentelemetry-proto)
-/// as log records carrying container.id and container.runtime.name, with the node as resource.
+/// as log records carrying container.id and container.runtime.name, with the node as resource,
+/// and the pod's identity that a CRI runtime writes into the bundle's config.json as annotations.
 final class OTLPContainerTests: XCTestCase {
     func testRuncContainerStartArrivesAsOTLPRecordsWithContainerAttributes() throws {
         _ = try Suite.require()
@@ -29,7 +30,10 @@ final class OTLPContainerTests: XCTestCase {
 
         let tracer = try Tracer(["-o", "json", "--containers-only", "--otlp", "http://127.0.0.1:\(port)"])
         try tracer.waitUntilTracing()
-        let container = try Runtimes.start(.runc)
+        let pod = ["io.kubernetes.cri.sandbox-name": "web-0", "io.kubernetes.cri.sandbox-namespace": "shop",
+                   "io.kubernetes.cri.sandbox-uid": "0c8f0b1c-5d2e-4f7a-9b1e-3a2c4d5e6f70",
+                   "io.kubernetes.cri.container-name": "nginx"]
+        let container = try Runtimes.start(.runc, pod.sorted { $0.key < $1.key }.flatMap { ["--annotation", "\($0.key)=\($0.value)"] })
         try Runtimes.stop(container)
         let stderr = try tracer.stop()
         XCTAssertTrue(stderr.contains(", 0 dropped"), "nothing dropped on loopback: \(stderr)")
@@ -46,6 +50,11 @@ final class OTLPContainerTests: XCTestCase {
         for record in mine {
             let a = record["attributes"] as? [String: Any] ?? [:]
             XCTAssertEqual(a["container.runtime.name"] as? String, "runc")
+            // from the bundle's annotations (containerd's CRI plugin's keys)
+            XCTAssertEqual(a["k8s.pod.name"] as? String, "web-0", "\(record)")
+            XCTAssertEqual(a["k8s.namespace.name"] as? String, "shop")
+            XCTAssertEqual(a["k8s.pod.uid"] as? String, "0c8f0b1c-5d2e-4f7a-9b1e-3a2c4d5e6f70")
+            XCTAssertEqual(a["k8s.container.name"] as? String, "nginx")
             XCTAssertNotNil(a["process.pid"])
             XCTAssertNotNil(a["nstrace.ns"])
             let resource = record["resource"] as? [String: Any] ?? [:]

@@ -7,6 +7,7 @@
 #   runtimes.sh setup                   cgroup fix for crun, rootfs + images, containerd + dockerd up
 #   runtimes.sh start RUNTIME [ARGS..]  start one container (RUNTIME: runc crun ctr docker podman);
 #                                       ARGS go to the runtime's run command as options;
+#                                       runc/crun: --annotation KEY=VALUE goes into config.json;
 #                                       prints `id=<full id> pid=<host pid> name=<name>`
 #   runtimes.sh stop RUNTIME ID         stop and remove it
 #   runtimes.sh exec RUNTIME ID CMD..   run CMD in it (runc/crun exec, ctr task exec, docker/podman exec)
@@ -192,12 +193,25 @@ cmd_start() {
   out=$STATE/run/$name.out
   case "$rt" in
     runc|crun)
+      # --annotation KEY=VALUE (ours, not the runtime's): into the bundle's config.json, as a
+      # CRI runtime writes the pod's identity there (the fleet tests read pod names from it)
+      local annotations='{}' rest=()
+      while [ $# -gt 0 ]; do
+        if [ "$1" = --annotation ] && [ $# -ge 2 ]; then
+          annotations=$(jq -c --arg kv "$2" '. + {($kv | split("=")[0]): ($kv | split("=")[1:] | join("="))}' <<<"$annotations") ||
+            die "bad --annotation '$2'"
+          shift 2
+        else
+          rest+=("$1"); shift
+        fi
+      done
+      set -- "${rest[@]}"
       rootfs=$(realpath -e "$STATE/rootfs" 2>/dev/null) || die "no rootfs: run 'runtimes.sh setup' first"
       b=$STATE/bundles/$name; mkdir -p "$b"
       (cd "$b" && "$rt" spec) >"$out" 2>&1 || { tail_log "$out"; die "$rt spec failed"; }
       # root.path must be absolute and no symlink; the host's hard limits cap the rlimits
-      jq --arg r "$rootfs" --arg h "$name" --argjson nf "$(ulimit -Hn)" \
-        '.root.path=$r | .root.readonly=false | .hostname=$h | .process.terminal=false
+      jq --arg r "$rootfs" --arg h "$name" --argjson nf "$(ulimit -Hn)" --argjson an "$annotations" \
+        '.root.path=$r | .annotations=((.annotations // {}) + $an) | .root.readonly=false | .hostname=$h | .process.terminal=false
          | .process.args=["sleep","86400"]
          | .process.rlimits=[.process.rlimits[]? | .hard=([.hard,$nf]|min) | .soft=([.soft,$nf]|min)]' \
         "$b/config.json" >"$b/config.new" && mv "$b/config.new" "$b/config.json" || die "cannot write $b/config.json"

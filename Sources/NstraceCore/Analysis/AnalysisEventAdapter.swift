@@ -103,7 +103,14 @@ public final class AnalysisEventAdapter {
     public func adapt(_ ev: EventView, attribution: ContainerAttribution, ownsNetns: ((UInt32) -> Bool)?,
                       keepsDetail: (String?) -> Bool) -> Adapted {
         let found = attribution.attribute(ev)
-        let record = found.container, target = found.target
+        return adapt(ev, container: found.container, target: found.target, attribution: attribution,
+                     ownsNetns: ownsNetns, keepsDetail: keepsDetail)
+    }
+
+    /// The same for an event already attributed (live: the event pipeline did it).
+    public func adapt(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
+                      attribution: ContainerAttribution, ownsNetns: ((UInt32) -> Bool)?,
+                      keepsDetail: (String?) -> Bool) -> Adapted {
         paths.learn(ev, record)
         let kind: AnalysisEvent.Kind
         switch ev.type {

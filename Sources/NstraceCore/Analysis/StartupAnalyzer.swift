@@ -20,6 +20,9 @@ public final class StartupAnalyzer {
     private var pidOwner: [UInt32: StartupBuilder] = [:]
     /// The builder of the previous container event (most come in runs of one container).
     private var lastBuilder: StartupBuilder?
+    /// Live use: containers let go by `releaseFinished` (bounded), whose later events are not a start.
+    private var released: Set<String> = []
+    static let releasedLimit = 16384
 
     private var file = 0
     private var lastTs: [Int: UInt64] = [:]
@@ -85,6 +88,11 @@ public final class StartupAnalyzer {
     public func consume(_ e: AnalysisEvent) {
         eventsRead &+= 1
         if e.tsNs > currentLastTs { currentLastTs = e.tsNs; lastTs[file] = e.tsNs }
+        if !released.isEmpty, let c = e.container, released.contains(c.id) {
+            // a process of a released container exec'ing is no new start; its runtime invoked anew is
+            guard e.kind == .exec, e.isRuntime, let s = RuntimeInvocation(e)?.subcommand, s == "create" || s == "run" else { return }
+            released.remove(c.id)
+        }
         if let c = e.container {
             let b = builder(for: c)
             if b.container != c { noteKnown(c) }
@@ -155,6 +163,37 @@ public final class StartupAnalyzer {
                                knownContainers: known.values.sorted { ($0.name ?? $0.id) < ($1.name ?? $1.id) },
                                eventsRead: eventsRead, lostEvents: lost,
                                cutFiles: cutFiles.sorted().map { fileNames[$0] })
+    }
+
+    /// Live use (`nstrace live --metrics`, a long-running agent): the starts whose entrypoint
+    /// has run, finished and forgotten, and the containers whose first event is older than
+    /// `staleBeforeNs` without a finished start (running before, or cut) forgotten unreported,
+    /// so memory stays bounded by the starts in progress. The ids let go are remembered (up to
+    /// `releasedLimit`): their later events are ignored until their runtime's next create/run.
+    public func releaseFinished(staleBeforeNs: UInt64) -> [ContainerStartup] {
+        var done: [ContainerStartup] = []
+        var gone: Set<ObjectIdentifier> = []
+        for id in order {
+            guard let b = builders[id] else { continue }
+            guard b.finished || (b.events.first?.tsNs ?? 0) < staleBeforeNs else { continue }
+            if b.finished && b.hasStart {
+                done.append(b.finish(lossWindows: lossWindows[b.file] ?? [], lostTotal: lostTotal[b.file] ?? 0, traceCut: false))
+            }
+            builders[id] = nil
+            known[id] = nil
+            gone.insert(ObjectIdentifier(b))
+            if released.count >= Self.releasedLimit { released.removeAll(keepingCapacity: true) }
+            released.insert(id)
+        }
+        guard !gone.isEmpty else { return done }
+        order.removeAll { builders[$0] == nil }
+        netnsOwner = netnsOwner.filter { !gone.contains(ObjectIdentifier($0.value)) }
+        pidOwner = pidOwner.filter { !gone.contains(ObjectIdentifier($0.value)) }
+        if let last = lastBuilder, gone.contains(ObjectIdentifier(last)) { lastBuilder = nil }
+        // losses older than every start still in progress can no longer touch one
+        let oldest = order.compactMap { builders[$0]?.events.first?.tsNs }.min() ?? .max
+        for (f, windows) in lossWindows { lossWindows[f] = windows.filter { $0.1 >= oldest } }
+        return done
     }
 
     /// A runtime whose argv was cut at 511 bytes names the container by a cut id; its cgroup
