@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Logging
 import NstraceCore
 
@@ -15,7 +14,6 @@ import NstraceCore
 final class LogRecordAttributes {
     private var json: JSONFormatter
     private var buffer = OutputBuffer(capacity: 1 << 13)
-    private let decoder = JSONDecoder()
     private let pods: PodNames
 
     /// JSON keys with a semantic-convention name.
@@ -38,7 +36,7 @@ final class LogRecordAttributes {
             return true
         }
         guard decoded,
-              case .object(let object)? = try? decoder.decode(JSONTree.self, from: Data(buffer.bytes)),
+              case .object(let object)? = JSONTree.parse(buffer.bytes),
               case .string(let name)? = object["event"] else { return nil }
         var metadata: Logger.Metadata = [:]
         for (key, value) in object where key != "event" {
@@ -69,22 +67,127 @@ final class LogRecordAttributes {
     }
 }
 
-/// A JSON document read back (FoundationEssentials' JSONDecoder: no JSONSerialization, which
-/// would link all of Foundation). Numbers keep their text as swift-otel sends them: strings.
-enum JSONTree: Decodable {
+/// The JSON formatter's own output read back: objects, arrays, strings, numbers (kept as their
+/// text: swift-otel sends attribute values as strings), true, false, null. A small recursive
+/// descent over the bytes, because JSONDecoder's failed type probes cost more than the rest of
+/// a record, and JSONSerialization would link all of Foundation. Anything malformed gives nil.
+enum JSONTree {
     case null, bool(Bool), number(String), string(String), array([JSONTree]), object([String: JSONTree])
 
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        // the most common first: most attributes are strings, then integers
-        if c.decodeNil() { self = .null }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let i = try? c.decode(Int64.self) { self = .number(String(i)) }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let u = try? c.decode(UInt64.self) { self = .number(String(u)) }
-        else if let d = try? c.decode(Double.self) { self = .number(String(d)) }
-        else if let a = try? c.decode([JSONTree].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONTree].self)) }
+    static func parse(_ bytes: [UInt8]) -> JSONTree? {
+        var i = 0
+        guard let v = bytes.withUnsafeBufferPointer({ value($0, &i, depth: 0) }) else { return nil }
+        return v
+    }
+
+    private static func skipSpace(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int) {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+    }
+
+    private static func value(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, depth: Int) -> JSONTree? {
+        skipSpace(b, &i)
+        guard i < b.count, depth < 32 else { return nil }
+        switch b[i] {
+        case 0x7B: // {
+            i += 1
+            var members: [String: JSONTree] = [:]
+            skipSpace(b, &i)
+            if i < b.count, b[i] == 0x7D { i += 1; return .object(members) }
+            while true {
+                skipSpace(b, &i)
+                guard i < b.count, b[i] == 0x22, let key = string(b, &i) else { return nil }
+                skipSpace(b, &i)
+                guard i < b.count, b[i] == 0x3A else { return nil }
+                i += 1
+                guard let v = value(b, &i, depth: depth + 1) else { return nil }
+                members[key] = v
+                skipSpace(b, &i)
+                guard i < b.count else { return nil }
+                if b[i] == 0x2C { i += 1; continue }
+                if b[i] == 0x7D { i += 1; return .object(members) }
+                return nil
+            }
+        case 0x5B: // [
+            i += 1
+            var items: [JSONTree] = []
+            skipSpace(b, &i)
+            if i < b.count, b[i] == 0x5D { i += 1; return .array(items) }
+            while true {
+                guard let v = value(b, &i, depth: depth + 1) else { return nil }
+                items.append(v)
+                skipSpace(b, &i)
+                guard i < b.count else { return nil }
+                if b[i] == 0x2C { i += 1; continue }
+                if b[i] == 0x5D { i += 1; return .array(items) }
+                return nil
+            }
+        case 0x22:
+            return string(b, &i).map { .string($0) }
+        case 0x74, 0x66, 0x6E: // true false null
+            for (word, result) in [("true", JSONTree.bool(true)), ("false", .bool(false)), ("null", .null)] {
+                let w = Array(word.utf8)
+                if i + w.count <= b.count, b[i] == w[0], (0..<w.count).allSatisfy({ b[i + $0] == w[$0] }) {
+                    i += w.count
+                    return result
+                }
+            }
+            return nil
+        default:
+            let start = i
+            while i < b.count, b[i] == 0x2D || b[i] == 0x2B || b[i] == 0x2E || b[i] == 0x65 || b[i] == 0x45 || (b[i] >= 0x30 && b[i] <= 0x39) { i += 1 }
+            guard i > start else { return nil }
+            return .number(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self))
+        }
+    }
+
+    /// A string starting at the quote; escapes decoded (\uXXXX with surrogate pairs).
+    private static func string(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> String? {
+        i += 1
+        var out: [UInt8] = []
+        while i < b.count {
+            let c = b[i]
+            if c == 0x22 { i += 1; return String(decoding: out, as: UTF8.self) }
+            if c != 0x5C { out.append(c); i += 1; continue }
+            guard i + 1 < b.count else { return nil }
+            let e = b[i + 1]
+            i += 2
+            switch e {
+            case 0x22, 0x5C, 0x2F: out.append(e)
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                guard var scalar = hex4(b, i) else { return nil }
+                i += 4
+                if scalar >= 0xD800 && scalar < 0xDC00, i + 6 <= b.count, b[i] == 0x5C, b[i + 1] == 0x75,
+                   let low = hex4(b, i + 2), low >= 0xDC00 && low < 0xE000 {
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                }
+                out.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    private static func hex4(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt32? {
+        guard at + 4 <= b.count else { return nil }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = b[at + k]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
     }
 
     /// JSON null → absent (OpenTelemetry has no null attribute).
