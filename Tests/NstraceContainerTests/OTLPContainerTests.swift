@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// `nstrace live --otlp` while a real runc container starts (issue 12): its namespace and mount
 /// calls arrive at a real OTLP receiver (Tests/Fleet/otlp_receiver.py, opentelemetry-proto)
@@ -8,8 +9,8 @@ import XCTest
 final class OTLPContainerTests: XCTestCase {
     func testRuncContainerStartArrivesAsOTLPRecordsWithContainerAttributes() throws {
         _ = try Suite.require()
-        let python = Paths.packageRoot.appendingPathComponent(".build/pyvenv/bin/python").path
-        let script = Paths.packageRoot.appendingPathComponent("Tests/Fleet/otlp_receiver.py").path
+        let python = Binaries.packageRoot.appendingPathComponent(".build/pyvenv/bin/python").path
+        let script = Binaries.packageRoot.appendingPathComponent("Tests/Fleet/otlp_receiver.py").path
         let dir = FileManager.default.temporaryDirectory.path + "/nste2e-otlp-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -28,7 +29,7 @@ final class OTLPContainerTests: XCTestCase {
             return
         }
 
-        let tracer = try Tracer(["-o", "json", "--containers-only", "--otlp", "http://127.0.0.1:\(port)"])
+        let tracer = try NstraceTracer(["-o", "json", "--containers-only", "--otlp", "http://127.0.0.1:\(port)"])
         try tracer.waitUntilTracing()
         let pod = ["io.kubernetes.cri.sandbox-name": "web-0", "io.kubernetes.cri.sandbox-namespace": "shop",
                    "io.kubernetes.cri.sandbox-uid": "0c8f0b1c-5d2e-4f7a-9b1e-3a2c4d5e6f70",

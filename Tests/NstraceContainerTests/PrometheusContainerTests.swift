@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// `nstrace live --metrics` scraped by Debian's real Prometheus server (issue 12), read back
 /// through Prometheus's own HTTP API (promtool query): the events of real `unshare` calls by
@@ -60,7 +61,7 @@ final class PrometheusContainerTests: XCTestCase {
             return seen
         }
 
-        let tracer = try Tracer(["-o", "json", "--comm", "unshare", "--metrics", "127.0.0.1:\(metricsPort)"])
+        let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--metrics", "127.0.0.1:\(metricsPort)"])
         try tracer.waitUntilTracing()
         for _ in 0..<15 { try Command.check("/usr/bin/unshare", ["-u", "/bin/true"], timeout: 30) }
         let began = Date()

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// The real receivers of the fleet tests, on loopback only: an OTLP/HTTP receiver in Python
 /// decoding with the official opentelemetry-proto package (Tests/Fleet/otlp_receiver.py, in the

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NstraceTestSupport
 
 /// `--otlp` and `--metrics` against real receivers on loopback (issue 12): the OTLP records of a
 /// real `unshare -n` checked against the kernel's facts; a receiver that is down, slow, failing
@@ -10,11 +11,11 @@ final class FleetTests: XCTestCase {
     func testUnshareBecomesAnOTLPLogRecordWithItsAttributesAndTheNodeAsResource() throws {
         guard Harness.requireRoot() else { return }
         let receiver = try OTLPReceiver()
-        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
+        let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
         defer { tracer.kill() }
         try tracer.waitUntilTracing()
         let fact = try Fleet.unshareNet()
-        let (out, err) = try tracer.stop()
+        let (out, err) = try tracer.stopCollecting()
         let summary = try OTLPSummary(err)
         let local = String(decoding: out, as: UTF8.self).split(separator: "\n")
         XCTAssertEqual(summary.dropped, 0, err)
@@ -54,11 +55,11 @@ final class FleetTests: XCTestCase {
         let receiver = try OTLPReceiver()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("nstrace-otlp-\(UUID().uuidString).nst").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let tracer = try TracerProcess(arguments: ["record", "-w", file, "--comm", "unshare", "--otlp", receiver.url])
+        let tracer = try NstraceTracer(["record", "-w", file, "--comm", "unshare", "--otlp", receiver.url])
         defer { tracer.kill() }
         try tracer.waitUntilTracing()
         let fact = try Fleet.unshareNet()
-        let (_, err) = try tracer.stop()
+        let (_, err) = try tracer.stopCollecting()
         let summary = try OTLPSummary(err)
         XCTAssertEqual(summary.exported, 1, err)
         XCTAssertEqual(summary.dropped, 0, err)
@@ -72,7 +73,7 @@ final class FleetTests: XCTestCase {
         guard Harness.requireRoot() else { return }
         let port = try Fleet.freePort()
         let metricsPort = try Fleet.freePort()
-        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", "http://127.0.0.1:\(port)",
+        let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--otlp", "http://127.0.0.1:\(port)",
                                                    "--metrics", "127.0.0.1:\(metricsPort)"])
         defer { tracer.kill() }
         try tracer.waitUntilTracing()
@@ -93,7 +94,7 @@ final class FleetTests: XCTestCase {
         }
         XCTAssertGreaterThan(dropped, 0, "the metrics show the drops")
         let started = Date()
-        let (out, err) = try tracer.stop()
+        let (out, err) = try tracer.stopCollecting()
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, "a dead receiver must not hold the exit")
         let local = String(decoding: out, as: UTF8.self).split(separator: "\n").filter { $0.contains("\"event\":\"unshare\"") }
         XCTAssertEqual(local.count, 40, "the local output has every event")
@@ -106,7 +107,7 @@ final class FleetTests: XCTestCase {
     func testASlowReceiverDoesNotSlowTheLocalOutput() throws {
         guard Harness.requireRoot() else { return }
         let receiver = try OTLPReceiver(mode: "slow", delay: 30)
-        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
+        let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
         defer { tracer.kill() }
         try tracer.waitUntilTracing()
         try Fleet.unshareLoop(20)
@@ -115,7 +116,7 @@ final class FleetTests: XCTestCase {
         let shown = try String(contentsOf: tracer.stdoutURL, encoding: .utf8).split(separator: "\n").count
         XCTAssertEqual(shown, 20, "the local output waits for no receiver")
         let started = Date()
-        let (_, err) = try tracer.stop()
+        let (_, err) = try tracer.stopCollecting()
         XCTAssertLessThan(Date().timeIntervalSince(started), 12, "the exporter's flush at exit is bounded")
         let summary = try OTLPSummary(err)
         XCTAssertEqual(summary.exported, 0)
@@ -126,14 +127,14 @@ final class FleetTests: XCTestCase {
         guard Harness.requireRoot() else { return }
         for mode in ["error", "garbage"] {
             let receiver = try OTLPReceiver(mode: mode)
-            let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
+            let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
             defer { tracer.kill() }
             try tracer.waitUntilTracing()
             // Two batches apart (swift-otel exports every 500 ms here): two failed exports.
             try Fleet.unshareLoop(10)
             usleep(1_500_000)
             try Fleet.unshareLoop(10)
-            let (_, err) = try tracer.stop()
+            let (_, err) = try tracer.stopCollecting()
             let summary = try OTLPSummary(err)
             XCTAssertEqual(summary.exported, 0, "\(mode): \(err)")
             XCTAssertEqual(summary.dropped, 20, "\(mode): \(err)")
@@ -148,7 +149,7 @@ final class FleetTests: XCTestCase {
     func testMetricsEndpointServesTheExposition() throws {
         guard Harness.requireRoot() else { return }
         let metricsPort = try Fleet.freePort()
-        let tracer = try TracerProcess(arguments: ["-o", "json", "--comm", "unshare", "--metrics", "127.0.0.1:\(metricsPort)"])
+        let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--metrics", "127.0.0.1:\(metricsPort)"])
         defer { tracer.kill() }
         try tracer.waitUntilTracing()
         try Fleet.unshareLoop(5)
@@ -160,7 +161,7 @@ final class FleetTests: XCTestCase {
         XCTAssertTrue(lines.contains("# TYPE nstrace_events_total counter"), scrape.body)
         XCTAssertTrue(lines.contains { $0.hasPrefix("process_resident_memory_bytes ") }, scrape.body)
         XCTAssertEqual(try Fleet.get("http://127.0.0.1:\(metricsPort)/other").status, 404)
-        _ = try tracer.stop()
+        _ = try tracer.stopCollecting()
     }
 
     func testBadValuesAreOneLineBeforeTracing() throws {
