@@ -74,14 +74,10 @@ final class FleetTests: XCTestCase {
         let port = try Fleet.freePort()
         let metricsPort = try Fleet.freePort()
         let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--otlp", "http://127.0.0.1:\(port)",
-                                                   "--metrics", "127.0.0.1:\(metricsPort)"])
+                                        "--metrics", "127.0.0.1:\(metricsPort)"])
         defer { tracer.kill() }
-        try tracer.waitUntilTracing()
-        try Fleet.unshareLoop(40)
         // The local output has every event at once (the tracer flushes every 100 ms).
-        usleep(500_000)
-        let shown = try String(contentsOf: tracer.stdoutURL, encoding: .utf8).split(separator: "\n").count
-        XCTAssertEqual(shown, 40, "the local output waits for no receiver")
+        try assertLocalOutputDoesNotWait(tracer, events: 40, settle: 500_000)
         // The first export fails once its connection attempts time out (5 s): the metrics count it.
         var dropped = 0.0
         let deadline = Date().addingTimeInterval(12)
@@ -104,17 +100,23 @@ final class FleetTests: XCTestCase {
         XCTAssertEqual(err.components(separatedBy: "otlp: export to").count - 1, 1, "the failure is logged once, not per event: \(err)")
     }
 
+    /// `events` unshare calls once tracing, then after `settle` µs every one is on stdout.
+    private func assertLocalOutputDoesNotWait(_ tracer: NstraceTracer, events: Int, settle: UInt32,
+                                              file: StaticString = #filePath, line: UInt = #line) throws {
+        try tracer.waitUntilTracing()
+        try Fleet.unshareLoop(events)
+        usleep(settle)
+        let shown = try String(contentsOf: tracer.stdoutURL, encoding: .utf8).split(separator: "\n").count
+        XCTAssertEqual(shown, events, "the local output waits for no receiver", file: file, line: line)
+    }
+
     func testASlowReceiverDoesNotSlowTheLocalOutput() throws {
         guard Harness.requireRoot() else { return }
         let receiver = try OTLPReceiver(mode: "slow", delay: 30)
         let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--otlp", receiver.url])
         defer { tracer.kill() }
-        try tracer.waitUntilTracing()
-        try Fleet.unshareLoop(20)
-        usleep(800_000)
         // While the receiver sits on the first batch, every event is already on stdout.
-        let shown = try String(contentsOf: tracer.stdoutURL, encoding: .utf8).split(separator: "\n").count
-        XCTAssertEqual(shown, 20, "the local output waits for no receiver")
+        try assertLocalOutputDoesNotWait(tracer, events: 20, settle: 800_000)
         let started = Date()
         let (_, err) = try tracer.stopCollecting()
         XCTAssertLessThan(Date().timeIntervalSince(started), 12, "the exporter's flush at exit is bounded")
