@@ -84,6 +84,7 @@ final class StartupBuilder {
     func add(_ e: AnalysisEvent) {
         origin = .own
         if let c = e.container { refresh(c) }
+        noteEngine(e)
         if entryAt != nil { addLater(e); return }
         pids.insert(e.pid)
         switch e.kind {
@@ -106,8 +107,8 @@ final class StartupBuilder {
         case .setns:
             if isEngineNetworkWork(e) {
                 // dockerd entering the new netns (and back out), its setkey hook configuring it:
-                // the network phase, not namespaces the runtime made or joined
-                if let n = e.namespaces.first(where: { $0.type == "net" }), n.inode != e.hostInodes["net"] { netns.insert(n.inode) }
+                // the network phase, not namespaces the runtime made or joined. Nothing is added
+                // to `netns`: the new one is there from its unshare, and the way back is the host's.
                 record(e, .network)
                 return
             }
@@ -127,7 +128,7 @@ final class StartupBuilder {
     /// An engine or plugin event found to belong to this container (a host process).
     func addEngine(_ e: AnalysisEvent, _ phase: StartupPhase) {
         origin = .engine(phase)
-        if e.isEngine, e.comm != "exe" { enginePids.insert(e.pid) }
+        noteEngine(e)
         if phase == .network, let n = e.namespaces.first(where: { $0.type == "net" }) { netns.insert(n.inode) }
         // after the entrypoint's exec, the engine's work is no longer the start's (a later netns visit is a join)
         if entryAt != nil { addLater(e); return }
@@ -253,11 +254,8 @@ final class StartupBuilder {
     private func isEngineNetworkWork(_ e: AnalysisEvent) -> Bool {
         // "exe" is an engine comm only as docker's hook (known by its exec) or as a child of the
         // engine: runc's own re-executed copy is "exe" too, and its joins are the runtime's
-        guard e.isEngine, !e.isRuntime else { return false }
-        let isExe = e.comm == "exe"
-        if !isExe { enginePids.insert(e.pid) }
-        guard invokedAt != nil,
-              !isExe || networkPids.contains(e.pid) || enginePids.contains(e.ppid) else { return false }
+        guard invokedAt != nil, e.isEngine, !e.isRuntime,
+              e.comm != "exe" || networkPids.contains(e.pid) || enginePids.contains(e.ppid) else { return false }
         switch e.kind {
         case .setns:
             return e.namespaceFlags == NamespaceType.net.cloneFlag
@@ -267,6 +265,10 @@ final class StartupBuilder {
         default:
             return false
         }
+    }
+
+    private func noteEngine(_ e: AnalysisEvent) {
+        if e.isEngine, e.comm != "exe" { enginePids.insert(e.pid) }
     }
 
     /// After pivot_root: the old root made private or slave, then detached (`.` or `/`).

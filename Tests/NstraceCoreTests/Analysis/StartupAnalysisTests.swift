@@ -278,3 +278,30 @@ final class StartupAnalysisTests: XCTestCase {
         XCTAssertNotNil(obj["statistics"] as? [Any])
     }
 }
+
+final class EngineNetworkWorkTests: XCTestCase {
+    /// dockerd's setns back into the host's netns, during a start, is network work: it must not
+    /// make the host's netns the container's (every later host setns into it would be claimed).
+    func testEngineReturnToTheHostNetnsIsNotTheContainers() {
+        let c = AnalysisEvent.Container(id: String(repeating: "a", count: 64), runtime: "docker")
+        let analyzer = StartupAnalyzer()
+        analyzer.beginFile("synthetic")
+        var create = AnalysisEvent(kind: .exec, name: "exec", tsNs: 1_000, pid: 20, comm: "runc", container: c)
+        create.argv = ["runc", "--root", "/run/runc", "create", "--bundle", "/b", c.id]
+        create.isRuntime = true
+        analyzer.consume(create)
+        var unshare = AnalysisEvent(kind: .unshare, name: "unshare", tsNs: 2_000, pid: 21, comm: "runc:[1:CHILD]", container: c)
+        unshare.namespaceFlags = NamespaceType.net.cloneFlag
+        unshare.namespaces = [("net", 500)]
+        analyzer.consume(unshare)
+        for (ts, inode) in [(3_000 as UInt64, 500 as UInt32), (4_000, 100)] {
+            var setns = AnalysisEvent(kind: .setns, name: "setns", tsNs: ts, pid: 10, comm: "dockerd", container: c)
+            setns.isEngine = true
+            setns.namespaceFlags = NamespaceType.net.cloneFlag
+            setns.namespaces = [("net", inode)]
+            analyzer.consume(setns)
+        }
+        XCTAssertTrue(analyzer.ownsNetns(500), "the netns the runtime made")
+        XCTAssertFalse(analyzer.ownsNetns(100), "the host's netns, which dockerd went back to")
+    }
+}
