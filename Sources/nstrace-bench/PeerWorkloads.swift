@@ -16,6 +16,10 @@ enum PeerWorkload: String, CaseIterable, Sendable {
 
     static let forks = 2000, setnsCalls = 2000, spawns = 2000, getppids = 500_000, mounts = 2000
     static let runcRuns = 20, podmanRuns = 10
+    /// Units per sample. The units (500,000 getppid; 2,000 mount+umount pairs) run
+    /// 0.07-0.08 s on an idle machine: one scheduling hiccup moves such a ratio by more than the
+    /// goals' margins. A sample runs the unit this many times (about 0.4-0.7 s).
+    static let getppidRepeats = 10, mountRepeats = 5
     static let netnsName = "nstrace-bench"
     static let mountPoint = "/tmp/nstrace-bench-mnt"
 
@@ -26,8 +30,8 @@ enum PeerWorkload: String, CaseIterable, Sendable {
         switch self {
         case .namespaces: return "\(grouped(Self.forks)) x fork+unshare(NEWUTS), \(grouped(Self.setnsCalls)) x setns(net)"
         case .exec: return "\(grouped(Self.spawns)) x fork+exec /bin/true"
-        case .getppid: return "\(grouped(Self.getppids)) x getppid"
-        case .mount: return "\(grouped(Self.mounts)) x mount tmpfs + umount (private mount ns)"
+        case .getppid: return "\(Self.getppidRepeats) x (\(grouped(Self.getppids)) x getppid)"
+        case .mount: return "\(Self.mountRepeats) x (\(grouped(Self.mounts)) x mount tmpfs + umount) (private mount ns)"
         case .runc: return "\(Self.runcRuns) x runc run (busybox true)"
         case .podman: return "\(Self.podmanRuns) x podman run --rm (busybox true)"
         }
@@ -39,7 +43,7 @@ enum PeerWorkload: String, CaseIterable, Sendable {
         switch self {
         case .namespaces: return ["unshare": Self.forks, "setns": Self.setnsCalls]
         case .exec, .getppid: return [:]
-        case .mount: return ["unshare": 1, "mount": Self.mounts + 1, "umount": Self.mounts]
+        case .mount: return ["unshare": 1, "mount": Self.mountRepeats * Self.mounts + 1, "umount": Self.mountRepeats * Self.mounts]
         case .runc, .podman: return nil
         }
     }
@@ -136,7 +140,7 @@ extension PeerWorkload {
         case .getppid:
             let start = monotonicNs()
             var sum = 0
-            for _ in 0..<Self.getppids { sum &+= Int(Glibc.getppid()) }
+            for _ in 0..<Self.getppidRepeats * Self.getppids { sum &+= Int(Glibc.getppid()) }
             if sum == 0 { throw BenchError("getppid returned 0") }
             return seconds(since: start)
         case .mount:
@@ -145,7 +149,7 @@ extension PeerWorkload {
                 throw BenchError("make / private: \(String(cString: strerror(errno)))")
             }
             let start = monotonicNs()
-            for _ in 0..<Self.mounts {
+            for _ in 0..<Self.mountRepeats * Self.mounts {
                 guard Glibc.mount("nstb", Self.mountPoint, "tmpfs", 0, nil) == 0 else {
                     throw BenchError("mount tmpfs on \(Self.mountPoint): \(String(cString: strerror(errno)))")
                 }
