@@ -2,7 +2,9 @@
 #   sudo make run [ARGS="-o json"]   install what is missing, build, stream live
 #   sudo make test                   install what is missing, build, run every test
 #   make bench                       benchmarks (not tests), vs strace/bpftrace/perf: BENCHMARKS.md
-#   make release                     .build/release/nstrace, and a static-stdlib .build/release/nstrace-static
+#   make release [TELEMETRY=1]       .build/release/nstrace, and a static-stdlib .build/release/nstrace-static;
+#                                    lean (no --otlp/--metrics) unless TELEMETRY=1
+#   make lean                        check that the lean build compiles and refuses --otlp/--metrics (make test)
 #   make bpf                         regenerate the committed BPF skeleton from bpf/
 #   sudo make install [PREFIX=/usr/local]   binary, man page, bash/zsh/fish completions
 #   sudo make uninstall [PREFIX=/usr/local]
@@ -23,7 +25,7 @@ BPF_CFLAGS   := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # nsenter; iproute2: ip netns).
 DEB_PACKAGES := libbpf-dev libelf-dev zlib1g-dev bpftool util-linux iproute2 python3
 
-.PHONY: all deps deps-test deps-runtimes deps-fleet bpf check-generated build release run test unit-test integration-test bench fuzz fuzz-seeds clean install uninstall check-install
+.PHONY: all deps deps-test deps-runtimes deps-fleet bpf check-generated build release lean run test unit-test integration-test bench fuzz fuzz-seeds clean install uninstall check-install
 
 all: build
 
@@ -84,13 +86,28 @@ check-generated: deps
 build: deps
 	$(SWIFT) build
 
+# The package trait Telemetry (on by default: swift build, swift test, deploy/Containerfile) builds
+# --otlp and --metrics in, and with them swift-otel, NIO, BoringSSL, SwiftProtobuf and all of
+# Foundation: +10 MB of RSS on every run (BENCHMARKS.md, "Memory"). make release builds without it
+# ("lean") unless TELEMETRY=1; make bench measures the TELEMETRY=1 build (its part 10 uses --otlp).
+TELEMETRY    ?= 0
+TRAITS        = $(if $(filter 1,$(TELEMETRY)),,--disable-default-traits)
+
 # The static build links the Swift runtime and Foundation into the binary (what a node agent
 # ships: no Swift toolchain on the host); libbpf, libelf, zlib and glibc stay Debian's shared libraries.
 STATIC_BUILD := .build/static
 release: deps
-	$(SWIFT) build -c release
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --product nstrace
+	$(SWIFT) build -c release --product nstrace $(TRAITS)
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_BUILD) --product nstrace $(TRAITS)
 	cp $(STATIC_BUILD)/release/nstrace .build/release/nstrace-static
+
+# make test: the lean build (no Telemetry trait) compiles, links no Foundation, NIO or BoringSSL,
+# traces, and refuses --otlp and --metrics with one line. A debug build in its own scratch path, so
+# that the tests' build in .build keeps its traits.
+LEAN_BUILD   := .build/lean
+lean: deps
+	$(SWIFT) build --disable-default-traits --product nstrace --scratch-path $(LEAN_BUILD)
+	@bash Tests/lean-build-check.sh $(LEAN_BUILD)/debug/nstrace
 
 run: release
 	.build/release/nstrace $(ARGS)
@@ -104,6 +121,7 @@ deps-test: deps
 test: deps deps-test deps-runtimes deps-fleet check-generated
 	$(SWIFT) test --disable-swift-testing
 	$(MAKE) --no-print-directory check-install
+	$(MAKE) --no-print-directory lean
 
 unit-test:
 	$(SWIFT) test --filter NstraceCoreTests
@@ -113,7 +131,9 @@ integration-test: build
 
 # The tracers part 7 compares nstrace with (strace, bpftrace, perf trace), and the runtimes.
 BENCH_PACKAGES := strace bpftrace linux-perf
+bench: TELEMETRY = 1
 bench: release deps-runtimes
+	$(SWIFT) build -c release --product nstrace-bench
 	$(call install-missing,$(BENCH_PACKAGES),make bench)
 	.build/release/nstrace-bench --nstrace .build/release/nstrace --static .build/release/nstrace-static \
 	  --markdown BENCHMARKS.md $(BENCH_ARGS)

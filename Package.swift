@@ -6,6 +6,12 @@ let package = Package(
     products: [
         .executable(name: "nstrace", targets: ["nstrace"]),
     ],
+    // `swift build --disable-default-traits` (make release, make lean) leaves the fleet code out:
+    // no swift-otel, NIO, BoringSSL or SwiftProtobuf, and no full Foundation (ICU) either.
+    traits: [
+        .trait(name: "Telemetry", description: "--otlp and --metrics (NstraceTelemetry: swift-otel, swift-prometheus)"),
+        .default(enabledTraits: ["Telemetry"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // OTLP/HTTP log export (--otlp). Only the HTTP trait: the default also builds gRPC.
@@ -48,7 +54,8 @@ let package = Package(
         .executableTarget(
             name: "nstrace",
             dependencies: [
-                "NstraceCore", "NstraceBPF", "CPrivileges", "NstraceTelemetry",
+                "NstraceCore", "NstraceBPF", "CPrivileges",
+                .target(name: "NstraceTelemetry", condition: .when(traits: ["Telemetry"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,8 @@
 import NstraceBPF
 import NstraceCore
+#if Telemetry
 import NstraceTelemetry
+#endif
 
 /// `nstrace live`, `show` and `export -o jsonl`: the pipeline's events, formatted into one
 /// reused buffer. Nothing here allocates per event; output is written in batches by `flush`.

@@ -1,7 +1,9 @@
 import FoundationEssentials
 import NstraceBPF
 import NstraceCore
+#if Telemetry
 import NstraceTelemetry
+#endif
 
 /// `nstrace record`: every event that passes the filters, and the bookkeeping events that
 /// attribution needs (exec, cgroup_mkdir) always, into a trace file; plus what reading it

@@ -1,8 +1,12 @@
 import ArgumentParser
 import NstraceCore
+#if Telemetry
 import NstraceTelemetry
+#endif
 
 /// `--otlp` and `--metrics`, for the commands that trace (live, record). docs/fleet.md.
+/// Both parse in every build; a build without the `Telemetry` trait (make release, make lean)
+/// refuses them with one line (`TelemetryAbsent.swift`).
 struct TelemetryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Also send every event as an OpenTelemetry log record over OTLP/HTTP (protobuf) to URL, e.g. http://collector:4318 (/v1/logs is added to a URL without a path). OTEL_EXPORTER_OTLP_* variables apply.",
@@ -14,17 +18,29 @@ struct TelemetryOptions: ParsableArguments {
     var metrics: String?
 
     func validate() throws {
+        #if Telemetry
         do {
             if let otlp { _ = try OTLPLogExporter.logsEndpoint(otlp) }
             if let metrics { _ = try MetricsServer.parse(metrics) }
         } catch {
             throw ValidationError(error.description)
         }
+        #else
+        // One line, not ArgumentParser's usage text: the options are right, the binary lacks them.
+        if otlp != nil || metrics != nil {
+            Stderr.line(Telemetry.absent(option: otlp != nil ? "--otlp" : "--metrics"))
+            throw ExitCode.failure
+        }
+        #endif
     }
 
     /// nil without either option: the per-event path then only checks for nil.
     func makeTelemetry() throws(TelemetryError) -> Telemetry? {
         guard otlp != nil || metrics != nil else { return nil }
+        #if Telemetry
         return try Telemetry(otlpURL: otlp, metricsAddress: metrics, clock: WallClock.current()) { Stderr.warning($0) }
+        #else
+        throw TelemetryError(Telemetry.absent(option: otlp != nil ? "--otlp" : "--metrics"))
+        #endif
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import NstraceBPF
 import NstraceCore
+#if Telemetry
 import NstraceTelemetry
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
