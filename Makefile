@@ -88,8 +88,9 @@ build: deps
 
 # The package trait Telemetry (on by default: swift build, swift test, deploy/Containerfile) builds
 # --otlp and --metrics in, and with them swift-otel, NIO, BoringSSL, SwiftProtobuf and all of
-# Foundation: +10 MB of RSS on every run (BENCHMARKS.md, "Memory"). make release builds without it
-# ("lean") unless TELEMETRY=1; make bench measures the TELEMETRY=1 build (its part 10 uses --otlp).
+# Foundation: +8 to +10 MB of RSS on every run (BENCHMARKS.md, "Memory by build"). make release
+# builds without it ("lean") unless TELEMETRY=1; make bench measures the TELEMETRY=1 build (its
+# part 10 uses --otlp).
 TELEMETRY    ?= 0
 TRAITS        = $(if $(filter 1,$(TELEMETRY)),,--disable-default-traits)
 
@@ -109,8 +110,9 @@ lean: deps
 	$(SWIFT) build --disable-default-traits --product nstrace --scratch-path $(LEAN_BUILD)
 	@bash Tests/lean-build-check.sh $(LEAN_BUILD)/debug/nstrace
 
+# The static lean binary: the least memory and the quickest start of the four builds (BENCHMARKS.md).
 run: release
-	.build/release/nstrace $(ARGS)
+	.build/release/nstrace-static $(ARGS)
 
 # swift test builds every product first: the tests run the real nstrace and nstrace-testdriver.
 # Test-only: headless Chromium opens `analyze -o html` reports (DOM and screenshot).
