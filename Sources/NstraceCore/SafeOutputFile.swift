@@ -79,7 +79,7 @@ public final class SafeOutputFile {
             guard f >= 0 else { throw SafeOutputError(path: path + ".part-XXXXXX", problem: "cannot create", errno: errno) }
             _ = fcntl(f, F_SETFD, FD_CLOEXEC)
             fd = f
-            temporaryPath = String(cString: template)
+            temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         if fchmod(fd, mode) != 0 {
             let code = errno

@@ -45,7 +45,7 @@ struct TracingLoop {
             try Preflight.checkBTF()
             let tracefs = try Preflight.ensureTracefs()
             // A bad exporter setting or a metrics port in use: one line, before any tracing.
-            let telemetry = try telemetryOptions.makeTelemetry()
+            let telemetry: Telemetry? = try telemetryOptions.makeTelemetry()
             StopSignal.install()
 
             var tracerOptions = NamespaceTracer.Options()
