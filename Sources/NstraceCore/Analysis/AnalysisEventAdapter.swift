@@ -13,24 +13,10 @@ public final class AnalysisEventAdapter {
         "host-local", "dnsname", "macvlan", "ipvlan", "exe",
     ]
 
-    /// The engine comms packed as they sit in a record (two words), for a lookup without a String.
-    private static let engineKeys: [CommKey] = engineComms.map { CommKey(Array($0.utf8)) }
-
-    struct CommKey: Equatable {
-        var a: UInt64 = 0, b: UInt64 = 0
-        init<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-            for (i, c) in bytes.prefix(16).enumerated() {
-                if i < 8 { a |= UInt64(c) << (8 * UInt64(i)) } else { b |= UInt64(c) << (8 * UInt64(i - 8)) }
-            }
-        }
-    }
+    private static let engineNames = CommNames(engineComms)
 
     /// Twenty pairs of words compared: cheaper than hashing, on every host event.
-    static func isEngine(_ comm: UnsafeRawBufferPointer) -> Bool {
-        let k = CommKey(comm)
-        for e in engineKeys where e.a == k.a && e.b == k.b { return true }
-        return false
-    }
+    static func isEngine(_ comm: UnsafeRawBufferPointer) -> Bool { engineNames.contains(comm) }
 
     /// Each container's value, escaped once (refreshed when its name or image changes).
     private var containers: [ObjectIdentifier: (name: String?, image: String?, runtime: ContainerRuntime, value: AnalysisEvent.Container)] = [:]
@@ -111,35 +97,50 @@ public final class AnalysisEventAdapter {
     public func adapt(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
                       attribution: ContainerAttribution, ownsNetns: ((UInt32) -> Bool)?,
                       keepsDetail: (String?) -> Bool) -> Adapted {
+        let route = route(ev, container: record, target: target, ownsNetns: ownsNetns)
+        if case .skipped = route { return .skipped }
+        let e = make(ev, kind: Self.kind(ev.type), record: record, target: target, attribution: attribution,
+                     detail: keepsDetail(record?.id))
+        if case .hostJoin(let netns) = route { return .hostJoin(e, netns: netns) }
+        return .event(e)
+    }
+
+    /// What becomes of one event, decided before anything is built (`Adapted` without the
+    /// event: host noise, most of a trace, costs no copy of an `AnalysisEvent`).
+    public enum Route {
+        case skipped
+        case event
+        case hostJoin(netns: UInt32)
+    }
+
+    /// Learns from the attributed event (every event, in order) and tells whether it is kept.
+    public func route(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
+                      ownsNetns: ((UInt32) -> Bool)?) -> Route {
         paths.learn(ev, record)
-        let kind: AnalysisEvent.Kind
-        switch ev.type {
-        case .unshare: kind = .unshare
-        case .setns: kind = .setns
-        case .clone, .clone3: kind = .clone
-        case .mount: kind = .mount
-        case .umount: kind = .umount
-        case .pivotRoot: kind = .pivotRoot
-        case .exec: kind = .exec
-        case .cgroupMkdir: return .skipped
-        default: kind = .mountAPI
-        }
-        var hostJoin: UInt32?
+        if ev.type == .cgroupMkdir { return .skipped }
         if record == nil && target == nil && !Self.isEngine(ev.comm) {
             // host noise stays cheap: only engine processes' calls, and joins of a network
             // namespace a container start uses, are kept
             guard ev.type == .setns else { return .skipped }
             let netns = ev.setns.targetInode
-            if let ownsNetns {
-                guard ownsNetns(netns) else { return .skipped }
-            } else {
-                hostJoin = netns
-            }
+            guard let ownsNetns else { return .hostJoin(netns: netns) }
+            return ownsNetns(netns) ? .event : .skipped
         }
-        let e = make(ev, kind: kind, record: record, target: target, attribution: attribution,
-                     detail: keepsDetail(record?.id))
-        if let hostJoin { return .hostJoin(e, netns: hostJoin) }
-        return .event(e)
+        return .event
+    }
+
+    /// The analysis kind of an event type (cgroup_mkdir is never made one).
+    static func kind(_ type: EventType) -> AnalysisEvent.Kind {
+        switch type {
+        case .unshare: return .unshare
+        case .setns: return .setns
+        case .clone, .clone3: return .clone
+        case .mount: return .mount
+        case .umount: return .umount
+        case .pivotRoot: return .pivotRoot
+        case .exec: return .exec
+        default: return .mountAPI
+        }
     }
 
     /// The analysis value of one event (`record`: its container; `target`: the one setns entered).

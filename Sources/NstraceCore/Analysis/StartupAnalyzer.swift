@@ -280,26 +280,7 @@ public final class StartupAnalyzer {
     }
 
     /// Substring search on the UTF-8 bytes: no Foundation, no Character work.
-    static func contains(_ haystack: String, _ needle: String) -> Bool {
-        var h = haystack, n = needle
-        return h.withUTF8 { hb in
-            n.withUTF8 { nb in
-                guard nb.count > 0 else { return true }
-                guard hb.count >= nb.count else { return false }
-                let first = nb[0], last = hb.count - nb.count
-                var i = 0
-                while i <= last {
-                    if hb[i] == first {
-                        var j = 1
-                        while j < nb.count && hb[i + j] == nb[j] { j += 1 }
-                        if j == nb.count { return true }
-                    }
-                    i += 1
-                }
-                return false
-            }
-        }
-    }
+    static func contains(_ haystack: String, _ needle: String) -> Bool { haystack.utf8Contains(needle) }
 
     /// `/proc/PID/ns/net` or `/proc/PID/task/TID/ns/net` → PID.
     static func netnsPid(_ path: String) -> UInt32? {

@@ -70,10 +70,15 @@ final class TraceFileAnalysisSource {
                 case .metadata(let m):
                     if let lost = apply(m) { analyzer.noteLost(total: lost) }
                 case .event(let ev):
-                    switch adapter.adapt(ev, attribution: replay.attribution, ownsNetns: ownsNetns, keepsDetail: keepsDetail) {
-                    case .skipped: analyzer.skip(tsNs: ev.tsNs)
-                    case .event(let e): analyzer.consume(e)
-                    case .hostJoin(let e, let netns): if ownsNetns(netns) { analyzer.consume(e) } else { analyzer.skip(tsNs: ev.tsNs) }
+                    // decided first, built only when kept (most events are only counted)
+                    let found = replay.attribution.attribute(ev)
+                    switch adapter.route(ev, container: found.container, target: found.target, ownsNetns: ownsNetns) {
+                    case .skipped, .hostJoin:
+                        analyzer.skip(tsNs: ev.tsNs)
+                    case .event:
+                        analyzer.consume(adapter.make(ev, kind: AnalysisEventAdapter.kind(ev.type), record: found.container,
+                                                      target: found.target, attribution: replay.attribution,
+                                                      detail: keepsDetail(found.container?.id)))
                     }
                 }
             }

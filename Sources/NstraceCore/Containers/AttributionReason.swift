@@ -57,19 +57,14 @@ public enum Actor: String, Sendable, CaseIterable {
         "netavark", "bridge", "tuning", "portmap", "firewall", "host-local", "loopback", "dhcp", "macvlan",
         "ipvlan", "vlan", "ptp", "bandwidth", "sbr", "static", "vrf",
     ]
-    private static let pluginCommBytes: [[UInt8]] = pluginComms.map { Array($0.utf8) }
+    private static let pluginNames = CommNames(pluginComms)
 
-    static func isPlugin(comm: UnsafeRawBufferPointer) -> Bool {
-        pluginCommBytes.contains { $0.count == comm.count && $0.elementsEqual(comm) }
-    }
+    static func isPlugin(comm: UnsafeRawBufferPointer) -> Bool { pluginNames.contains(comm) }
 
-    private static let engineCommBytes: [[UInt8]] = engineComms.map { Array($0.utf8) }
+    private static let engineNames = CommNames(engineComms)
 
-    /// Without allocating: it runs for every attributed event.
-    static func isEngine(comm: UnsafeRawBufferPointer) -> Bool {
-        // the lengths first: most comms are no engine's, and this runs for every host event too
-        engineCommBytes.contains { $0.count == comm.count && $0.elementsEqual(comm) }
-    }
+    /// Without allocating or hashing: it runs for every host event too.
+    static func isEngine(comm: UnsafeRawBufferPointer) -> Bool { engineNames.contains(comm) }
 }
 
 /// The `attributed_by` and `actor` JSON members and the `--why` text suffix.

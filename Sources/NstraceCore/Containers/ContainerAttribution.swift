@@ -5,6 +5,13 @@ import NstraceABI
 public protocol CgroupPathSource: AnyObject {
     func path(forID id: UInt64) -> String?
     func register(id: UInt64, path: String)
+    /// Changes whenever a path may have become known; nil: a miss may turn into a path at
+    /// any time (the live tree is rescanned on a miss), so a miss is never remembered.
+    var pathsVersion: UInt64? { get }
+}
+
+extension CgroupPathSource {
+    public var pathsVersion: UInt64? { nil }
 }
 
 extension CgroupResolver: CgroupPathSource {}
@@ -17,11 +24,14 @@ public final class RecordedCgroupPaths: CgroupPathSource {
     public var limit = Int.max
     public var dropped = 0
     public var count: Int { paths.count }
+    /// Bumped by every path registered: a cgroup without a path stays without one until then.
+    public private(set) var pathsVersion: UInt64? = 0
     public init(_ paths: [UInt64: String] = [:]) { self.paths = paths }
     public func path(forID id: UInt64) -> String? { paths[id] }
     public func register(id: UInt64, path: String) {
         if paths.count >= limit && paths[id] == nil { dropped += 1; return }
         paths[id] = path
+        pathsVersion = (pathsVersion ?? 0) &+ 1
     }
 }
 
@@ -115,6 +125,11 @@ public final class ContainerAttribution {
     public var hostNamespaces: NamespaceSet
     private var byID: [String: ContainerRecord] = [:]
     private var byCgroup: [UInt64: ContainerRecord?] = [:]
+    /// The last cgroup id found without a path, and the source's `pathsVersion` then: a miss is
+    /// not kept in `byCgroup` (its path may come later), but host processes' events come in
+    /// long runs from one cgroup, each asking again. Valid while the version is unchanged and
+    /// `byCgroup` has no entry for the id (`register` clears it when it adds one).
+    private var lastCgroupMiss: (id: UInt64, version: UInt64)?
     private var byLineage: [UInt32: ContainerRecord?] = [:]
     private var byNamespace: [UInt32: ContainerRecord] = [:]
     /// The engines' work, tied by evidence (EngineEvidence.swift).
@@ -160,7 +175,10 @@ public final class ContainerAttribution {
         for slot in 0..<NamespaceSlot.count where isContainerNamespace(slot: slot, inode: namespaces[slot]) {
             byNamespace[namespaces[slot]] = record
         }
-        if let cgroupID { byCgroup[cgroupID] = record }
+        if let cgroupID {
+            byCgroup[cgroupID] = record
+            if lastCgroupMiss?.id == cgroupID { lastCgroupMiss = nil }
+        }
         return record
     }
 
@@ -201,7 +219,7 @@ public final class ContainerAttribution {
             (record, reason) = (r, .lineage)
         } else if let r = fromNamespaces(ev) {
             (record, reason) = (r, .namespace)
-        } else if let (identity, later) = engine.attribute(ev, namespaceOwner: { [unowned self] in byNamespace[$0]?.identity }) {
+        } else if let (identity, later) = engine.attribute(ev, namespaceOwner: { byNamespace[$0]?.identity }) {
             (record, reason) = (recordFor(identity), later ? .later : (ev.type == .setns ? .namespace : .engine))
             byEngine = true
         } else if let identity = hindsight?.owner(of: ev, hostNamespaces: hostNamespaces) {
@@ -254,8 +272,14 @@ public final class ContainerAttribution {
     // MARK: sources
 
     private func fromCgroup(_ id: UInt64) -> ContainerRecord? {
+        if let miss = lastCgroupMiss, miss.id == id, cgroups?.pathsVersion == miss.version { return nil }
         if let known = byCgroup[id] { return known }
-        guard let cgroups, let path = cgroups.path(forID: id) else { return nil } // unknown yet: retry later
+        guard let cgroups else { return nil }
+        guard let path = cgroups.path(forID: id) else {
+            // unknown yet: asked again once a path may have become known
+            lastCgroupMiss = cgroups.pathsVersion.map { (id, $0) }
+            return nil
+        }
         var identity = CgroupPathMatcher.identify(cgroupPath: path)
         if let guess = identity, Self.isGuess(guess.runtime), byID[guess.id] == nil, let refineGuess {
             identity = refineGuess(guess)
@@ -287,6 +311,8 @@ public final class ContainerAttribution {
     private func learnNamespaces(_ ev: EventView, _ record: ContainerRecord?) {
         guard ev.type != .setns else { return } // what a join entered is the target's, not the caller's
         let creates = ev.type == .unshare || ev.type == .clone || ev.type == .clone3
+        // an event of no container forgets only what it created (host noise stops here)
+        guard record != nil || creates else { return }
         for slot in 0..<Int(NST_NS_SLOTS) {
             let inode = ev.ns(slot)
             guard isContainerNamespace(slot: slot, inode: inode) else { continue }

@@ -106,9 +106,11 @@ public final class EngineEvidence {
 
     /// The container of an event nothing else tied, and whether only hindsight did.
     func attribute(_ ev: EventView, namespaceOwner: (UInt32) -> ContainerIdentity?) -> (ContainerIdentity, later: Bool)? {
-        if Actor.isEngine(comm: ev.comm), enginePids.count < Self.limit { enginePids.insert(ev.pid) }
-        if let (id, since) = helpers[ev.pid], ev.tsNs >= since, ev.tsNs - since < Self.helperLifetimeNs { return (id, false) }
-        if ev.type == .setns, let found = setns(ev, namespaceOwner: namespaceOwner) { return found }
+        let engine = Actor.isEngine(comm: ev.comm)
+        if engine, enginePids.count < Self.limit { enginePids.insert(ev.pid) }
+        // (empty tables are not hashed into: this runs for every host event)
+        if !helpers.isEmpty, let (id, since) = helpers[ev.pid], ev.tsNs >= since, ev.tsNs - since < Self.helperLifetimeNs { return (id, false) }
+        if ev.type == .setns, let found = setns(ev, engine: engine, namespaceOwner: namespaceOwner) { return found }
         // a `podman run` process that named one container (its shm under overlay-containers/<id>)
         // makes that container's network namespace and mounts
         if Self.isPerCommandEngine(ev.comm), let owner = commandOwner[ev.pid] ?? nil {
@@ -118,16 +120,16 @@ public final class EngineEvidence {
             return (owner, false)
         }
         // an engine thread still inside the namespace it entered
-        if let inside = threadsInside[ev.tid], ev.ns(inside.slot) == inside.inode { return (inside.0, false) }
+        if !threadsInside.isEmpty, let inside = threadsInside[ev.tid], ev.ns(inside.slot) == inside.inode { return (inside.0, false) }
         guard ev.type.hasStrings, ev.type != .exec, ev.type != .cgroupMkdir else { return nil }
         if let pid = Self.procNetPID(ev, 0), let owner = processes[pid] { return (owner, false) }
-        // the engines' paths below are all under /run or /var; another path can only be a
-        // netns file learnt before: look at the bytes before making a String of every host path
-        let anyPath = !learned.netnsFiles.isEmpty || hindsight != nil
+        // the engines' paths are under a few prefixes; another path can only be a netns file
+        // learnt before: look at the bytes before making a String of every host path
+        let netnsFiles = !learned.netnsFiles.isEmpty || !(hindsight?.netnsFiles.isEmpty ?? true)
         for slot in 0..<2 {
-            guard anyPath || ev.string(slot).starts(with: "/run/".utf8) || ev.string(slot).starts(with: "/var/".utf8),
-                  let path = Self.string(ev, slot) else { continue }
-            if let found = fromPath(path, ts: ev.tsNs) {
+            let named = Self.underEnginePrefix(ev.string(slot))
+            guard named || netnsFiles, let path = Self.string(ev, slot) else { continue }
+            if let found = fromPath(path, ts: ev.tsNs, underEnginePrefix: named) {
                 if Self.isPerCommandEngine(ev.comm), !found.later { noteCommandOwner(ev.pid, found.0) }
                 return found
             }
@@ -148,9 +150,8 @@ public final class EngineEvidence {
     static func isPerCommandEngine(_ comm: UnsafeRawBufferPointer) -> Bool { comm.elementsEqual(podman) }
 
     /// An engine thread's setns into a container's namespace, and its return from it.
-    private func setns(_ ev: EventView, namespaceOwner: (UInt32) -> ContainerIdentity?) -> (ContainerIdentity, later: Bool)? {
-        let engine = Actor.isEngine(comm: ev.comm)
-        if engine, enginePids.count < Self.limit { enginePids.insert(ev.pid) }
+    /// `engine`: the caller's comm is an engine's (its pid is in `enginePids` already).
+    private func setns(_ ev: EventView, engine: Bool, namespaceOwner: (UInt32) -> ContainerIdentity?) -> (ContainerIdentity, later: Bool)? {
         guard !ev.failed, engine || enginePids.contains(ev.ppid) else { return nil }
         let call = ev.setns
         let inode = call.targetInode
@@ -173,36 +174,52 @@ public final class EngineEvidence {
         return nil
     }
 
-    private func fromPath(_ path: [UInt8], ts: UInt64) -> (ContainerIdentity, later: Bool)? {
+    /// The prefixes of the paths `fromPath` finds a container in (besides netns files).
+    private static let enginePrefixes: [[UInt8]] = [
+        "/run/containerd/io.containerd.runtime.v2.task/", "/var/lib/docker/containers/", "/var/run/docker/runtime-runc/moby/",
+        "/run/docker/runtime-runc/moby/", "/var/lib/containers/storage/overlay-containers/", "/var/lib/docker/overlay2/",
+        "/var/lib/containers/storage/overlay/",
+    ].map { Array($0.utf8) }
+
+    static func underEnginePrefix(_ raw: UnsafeRawBufferPointer) -> Bool {
+        guard raw.count > 5, raw[0] == 0x2F, raw[4] == 0x2F else { return false } // "/run/", "/var/"
+        return enginePrefixes.contains { raw.starts(with: $0) }
+    }
+
+    /// `underEnginePrefix`: whether the path is under one of `enginePrefixes` (else only a
+    /// netns file can match, and the other tests are skipped).
+    private func fromPath(_ path: [UInt8], ts: UInt64, underEnginePrefix: Bool) -> (ContainerIdentity, later: Bool)? {
         let text = String(decoding: path, as: UTF8.self)
-        if let rest = Self.after("/run/containerd/io.containerd.runtime.v2.task/", text) {
-            let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count >= 2, RuntimeCommandLine.isPlausibleID(String(parts[0])),
-                  RuntimeCommandLine.isPlausibleID(String(parts[1])) else { return nil }
-            let ns = String(parts[0])
-            return (ContainerIdentity(id: String(parts[1]), runtime: ns == "moby" ? .docker : .containerd, containerdNamespace: ns), false)
-        }
-        for prefix in ["/var/lib/docker/containers/", "/var/run/docker/runtime-runc/moby/", "/run/docker/runtime-runc/moby/"] {
-            if let id = Self.after(prefix, text).map({ String($0.prefix { $0 != "/" }) }), Self.isDockerID(id) {
-                return (ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby"), false)
+        if underEnginePrefix {
+            if let rest = Self.after("/run/containerd/io.containerd.runtime.v2.task/", text) {
+                let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+                guard parts.count >= 2, RuntimeCommandLine.isPlausibleID(String(parts[0])),
+                      RuntimeCommandLine.isPlausibleID(String(parts[1])) else { return nil }
+                let ns = String(parts[0])
+                return (ContainerIdentity(id: String(parts[1]), runtime: ns == "moby" ? .docker : .containerd, containerdNamespace: ns), false)
             }
-        }
-        if let id = Self.after("/var/lib/containers/storage/overlay-containers/", text).map({ String($0.prefix { $0 != "/" }) }),
-           Self.isDockerID(id) {
-            return (ContainerIdentity(id: id, runtime: .podman), false)
-        }
-        if let mid = Self.component(after: "/var/lib/docker/overlay2/", in: path).map(Self.mountID) {
-            if let (id, _) = learned.overlayMounts[mid] { return (id, false) }
-            if let id = dockerLayerDB?.containerID(mountID: mid) {
-                let identity = ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby")
-                remember(&learned.overlayMounts, mid, identity, ts)
-                return (identity, false)
+            for prefix in ["/var/lib/docker/containers/", "/var/run/docker/runtime-runc/moby/", "/run/docker/runtime-runc/moby/"] {
+                if let id = Self.after(prefix, text).map({ String($0.prefix { $0 != "/" }) }), Self.isDockerID(id) {
+                    return (ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby"), false)
+                }
             }
-            if let (id, _) = hindsight?.overlayMounts[mid] { return (id, true) }
-        }
-        if let layer = Self.component(after: "/var/lib/containers/storage/overlay/", in: path) {
-            if let (id, _) = learned.podmanLayers[layer] { return (id, false) }
-            if let (id, _) = hindsight?.podmanLayers[layer] { return (id, true) }
+            if let id = Self.after("/var/lib/containers/storage/overlay-containers/", text).map({ String($0.prefix { $0 != "/" }) }),
+               Self.isDockerID(id) {
+                return (ContainerIdentity(id: id, runtime: .podman), false)
+            }
+            if let mid = Self.component(after: "/var/lib/docker/overlay2/", in: path).map(Self.mountID) {
+                if let (id, _) = learned.overlayMounts[mid] { return (id, false) }
+                if let id = dockerLayerDB?.containerID(mountID: mid) {
+                    let identity = ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby")
+                    remember(&learned.overlayMounts, mid, identity, ts)
+                    return (identity, false)
+                }
+                if let (id, _) = hindsight?.overlayMounts[mid] { return (id, true) }
+            }
+            if let layer = Self.component(after: "/var/lib/containers/storage/overlay/", in: path) {
+                if let (id, _) = learned.podmanLayers[layer] { return (id, false) }
+                if let (id, _) = hindsight?.podmanLayers[layer] { return (id, true) }
+            }
         }
         if let (id, _) = learned.netnsFiles[text] { return (id, false) }
         if let (id, _) = hindsight?.netnsFiles[text] { return (id, true) }

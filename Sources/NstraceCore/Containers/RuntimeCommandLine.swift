@@ -49,10 +49,10 @@ public enum RuntimeCommandLine {
             return ns == "moby" ? ContainerIdentity(id: id, runtime: .docker, containerdNamespace: ns)
                                 : ContainerIdentity(id: id, runtime: .containerd, containerdNamespace: ns)
         }
-        if bundle.contains("/overlay-containers/") || bundle.contains("/libpod/") || (root ?? "").contains("libpod") {
+        if bundle.utf8Contains("/overlay-containers/") || bundle.utf8Contains("/libpod/") || (root ?? "").utf8Contains("libpod") {
             return ContainerIdentity(id: id, runtime: .podman)
         }
-        if bundle.contains("/crio/") || (root ?? "").contains("crio") {
+        if bundle.utf8Contains("/crio/") || (root ?? "").utf8Contains("crio") {
             return ContainerIdentity(id: id, runtime: .crio)
         }
         return ContainerIdentity(id: id, runtime: program == "crun" ? .crun : .runc)
@@ -151,7 +151,7 @@ public enum RuntimeCommandLine {
 
     static func conmon(_ arguments: ExecArguments) -> ContainerIdentity? {
         guard let id = arguments.value(of: ["-c", "--cid"]), isPlausibleID(id) else { return nil }
-        let crio = arguments.all.contains { $0.contains("crio") }
+        let crio = arguments.all.contains { $0.utf8Contains("crio") }
         return ContainerIdentity(id: id, runtime: crio ? .crio : .podman)
     }
 

@@ -1,0 +1,26 @@
+/// Substring search on UTF-8 bytes. `String.contains(String)` goes through the string
+/// processing library (Character work, a searcher per call): many times slower on the paths
+/// and command lines every exec and mount is checked against.
+extension String {
+    /// Whether `needle`'s bytes occur in this string's bytes (an empty needle always does).
+    func utf8Contains(_ needle: String) -> Bool {
+        var h = self, n = needle
+        return h.withUTF8 { hb in
+            n.withUTF8 { nb in
+                guard nb.count > 0 else { return true }
+                guard hb.count >= nb.count else { return false }
+                let first = nb[0], last = hb.count - nb.count
+                var i = 0
+                while i <= last {
+                    if hb[i] == first {
+                        var j = 1
+                        while j < nb.count && hb[i + j] == nb[j] { j += 1 }
+                        if j == nb.count { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
+        }
+    }
+}
