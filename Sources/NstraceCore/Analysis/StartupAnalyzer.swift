@@ -121,6 +121,15 @@ public final class StartupAnalyzer {
         }
     }
 
+    /// By name (else id), then id: one container known by a cut id and by its full id has
+    /// the same name twice, and a tie left to the dictionary's order changed from run to run.
+    static func sortedKnown(_ known: some Sequence<AnalysisEvent.Container>) -> [AnalysisEvent.Container] {
+        known.sorted { a, b in
+            let (ka, kb) = (a.name ?? a.id, b.name ?? b.id)
+            return ka != kb ? ka < kb : a.id < b.id
+        }
+    }
+
     /// The file's lost-event count so far (a `lost` metadata record), read after the events
     /// before it: the losses happened since the previous record, up to about a second later.
     public func noteLost(total: UInt64) {
@@ -160,7 +169,7 @@ public final class StartupAnalyzer {
         startups.sort { $0.startNs < $1.startNs }
         let lost = lostTotal.values.reduce(0, &+)
         return StartupAnalysis(files: fileNames, startups: startups,
-                               knownContainers: known.values.sorted { ($0.name ?? $0.id) < ($1.name ?? $1.id) },
+                               knownContainers: Self.sortedKnown(known.values),
                                eventsRead: eventsRead, lostEvents: lost,
                                cutFiles: cutFiles.sorted().map { fileNames[$0] })
     }

@@ -237,6 +237,17 @@ final class StartupAnalysisTests: XCTestCase {
         XCTAssertNotNil(links.last?["wait_ns"] as? Int)
     }
 
+    /// docker's fixture knows one container by a cut id and by its full id, with one name:
+    /// their order was the dictionary's (it changed from run to run), now name then id.
+    func testKnownContainersInAStableOrder() throws {
+        let (a, _) = try TraceAnalysis.analyze(files: [Self.fixture("docker")])
+        let ids = a.knownContainers.map(\.id)
+        XCTAssertEqual(ids, ["cd7a16efc7f62bcdbac1db7074640d6e041879fb0613f27d",
+                             "cd7a16efc7f62bcdbac1db7074640d6e041879fb0613f27d9ede0e105f635718"])
+        let unordered = a.knownContainers.reversed()
+        XCTAssertEqual(StartupAnalyzer.sortedKnown(unordered).map(\.id), ids)
+    }
+
     func testNoContainerStart() throws {
         let a = try analyze("none")
         XCTAssertTrue(a.startups.isEmpty)
