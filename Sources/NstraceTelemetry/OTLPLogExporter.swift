@@ -62,7 +62,13 @@ public final class OTLPLogExporter: @unchecked Sendable {
         configuration.logs.otlpExporter.protocol = .httpProtobuf
         configuration.logs.otlpExporter.endpoint = endpoint
         configuration.logs.otlpExporter.timeout = .seconds(5)
-        configuration.logs.batchLogRecordProcessor.scheduleDelay = .milliseconds(500)
+        // swift-otel's batch processor exports ONE batch per tick and nothing when its queue
+        // fills (the logs spec does not ask it to), so its rate is at most maxExportBatchSize
+        // per scheduleDelay: 512 per 500 ms capped a burst at about 1,000 records/s. A whole
+        // queue per 100 ms instead.
+        configuration.logs.batchLogRecordProcessor.scheduleDelay = .milliseconds(100)
+        configuration.logs.batchLogRecordProcessor.maxExportBatchSize =
+            configuration.logs.batchLogRecordProcessor.maxQueueSize
         configuration.logs.batchLogRecordProcessor.exportTimeout = .seconds(5)
         sdkQueueSize = configuration.logs.batchLogRecordProcessor.maxQueueSize
         self.configuration = configuration
