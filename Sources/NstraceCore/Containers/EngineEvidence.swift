@@ -69,10 +69,10 @@ public final class EngineEvidence {
             // the runtime binding the root filesystem the engine mounted: overlay ids
             for slot in [0, 1] where !ev.isTruncated(slot: slot) && ev.string(slot).starts(with: "/var/lib/".utf8) {
                 let path = Array(ev.string(slot))
-                if let mid = Self.component(after: "/var/lib/docker/overlay2/", in: path) {
+                if let mid = Self.component(after: Self.dockerOverlayPrefix, in: path) {
                     remember(&learned.overlayMounts, Self.mountID(mid), identity, ev.tsNs)
                 }
-                if let layer = Self.component(after: "/var/lib/containers/storage/overlay/", in: path) {
+                if let layer = Self.component(after: Self.podmanOverlayPrefix, in: path) {
                     remember(&learned.podmanLayers, layer, identity, ev.tsNs)
                 }
             }
@@ -174,12 +174,36 @@ public final class EngineEvidence {
         return nil
     }
 
-    /// The prefixes of the paths `fromPath` finds a container in (besides netns files).
-    private static let enginePrefixes: [[UInt8]] = [
-        "/run/containerd/io.containerd.runtime.v2.task/", "/var/lib/docker/containers/", "/var/run/docker/runtime-runc/moby/",
-        "/run/docker/runtime-runc/moby/", "/var/lib/containers/storage/overlay-containers/", "/var/lib/docker/overlay2/",
-        "/var/lib/containers/storage/overlay/",
-    ].map { Array($0.utf8) }
+    /// What a path under one of `enginePaths` names, and how `fromPath` reads it.
+    enum EnginePathKind: CaseIterable {
+        /// `<prefix><namespace>/<id>/…`: containerd's task directory (namespace `moby` is docker's)
+        case containerdTask
+        /// `<prefix><64-hex id>/…`: docker's container and runtime state directories
+        case dockerContainer
+        /// `<prefix><64-hex id>/…`: podman's container directory
+        case podmanContainer
+        /// `<prefix><mount-id>[-init]/…`: docker's overlay layer, known once learnt
+        case dockerOverlay
+        /// `<prefix><layer>/…`: podman's overlay layer, known once learnt
+        case podmanOverlay
+    }
+
+    static let dockerOverlayPrefix = "/var/lib/docker/overlay2/"
+    static let podmanOverlayPrefix = "/var/lib/containers/storage/overlay/"
+
+    /// The one table of the paths `fromPath` finds a container in (besides netns files): the
+    /// cheap byte test `underEnginePrefix` and `fromPath` both read it, so a prefix is never
+    /// known to one and not the other.
+    static let enginePaths: [(prefix: String, kind: EnginePathKind)] = [
+        ("/run/containerd/io.containerd.runtime.v2.task/", .containerdTask),
+        ("/var/lib/docker/containers/", .dockerContainer),
+        ("/var/run/docker/runtime-runc/moby/", .dockerContainer),
+        ("/run/docker/runtime-runc/moby/", .dockerContainer),
+        ("/var/lib/containers/storage/overlay-containers/", .podmanContainer),
+        (dockerOverlayPrefix, .dockerOverlay),
+        (podmanOverlayPrefix, .podmanOverlay),
+    ]
+    private static let enginePrefixes: [[UInt8]] = enginePaths.map { Array($0.prefix.utf8) }
 
     static func underEnginePrefix(_ raw: UnsafeRawBufferPointer) -> Bool {
         guard raw.count > 5, raw[0] == 0x2F, raw[4] == 0x2F else { return false } // "/run/", "/var/"
@@ -191,39 +215,49 @@ public final class EngineEvidence {
     private func fromPath(_ path: [UInt8], ts: UInt64, underEnginePrefix: Bool) -> (ContainerIdentity, later: Bool)? {
         let text = String(decoding: path, as: UTF8.self)
         if underEnginePrefix {
-            if let rest = Self.after("/run/containerd/io.containerd.runtime.v2.task/", text) {
-                let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
-                guard parts.count >= 2, RuntimeCommandLine.isPlausibleID(String(parts[0])),
-                      RuntimeCommandLine.isPlausibleID(String(parts[1])) else { return nil }
-                let ns = String(parts[0])
-                return (ContainerIdentity(id: String(parts[1]), runtime: ns == "moby" ? .docker : .containerd, containerdNamespace: ns), false)
-            }
-            for prefix in ["/var/lib/docker/containers/", "/var/run/docker/runtime-runc/moby/", "/run/docker/runtime-runc/moby/"] {
-                if let id = Self.after(prefix, text).map({ String($0.prefix { $0 != "/" }) }), Self.isDockerID(id) {
-                    return (ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby"), false)
-                }
-            }
-            if let id = Self.after("/var/lib/containers/storage/overlay-containers/", text).map({ String($0.prefix { $0 != "/" }) }),
-               Self.isDockerID(id) {
-                return (ContainerIdentity(id: id, runtime: .podman), false)
-            }
-            if let mid = Self.component(after: "/var/lib/docker/overlay2/", in: path).map(Self.mountID) {
-                if let (id, _) = learned.overlayMounts[mid] { return (id, false) }
-                if let id = dockerLayerDB?.containerID(mountID: mid) {
-                    let identity = ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby")
-                    remember(&learned.overlayMounts, mid, identity, ts)
-                    return (identity, false)
-                }
-                if let (id, _) = hindsight?.overlayMounts[mid] { return (id, true) }
-            }
-            if let layer = Self.component(after: "/var/lib/containers/storage/overlay/", in: path) {
-                if let (id, _) = learned.podmanLayers[layer] { return (id, false) }
-                if let (id, _) = hindsight?.podmanLayers[layer] { return (id, true) }
+            for (prefix, kind) in Self.enginePaths {
+                guard let rest = Self.after(prefix, text) else { continue }
+                if let found = fromPath(kind, rest, ts: ts) { return found }
             }
         }
         if let (id, _) = learned.netnsFiles[text] { return (id, false) }
         if let (id, _) = hindsight?.netnsFiles[text] { return (id, true) }
         return nil
+    }
+
+    /// The container that `rest`, the path after a prefix of `kind`, names.
+    private func fromPath(_ kind: EnginePathKind, _ rest: Substring, ts: UInt64) -> (ContainerIdentity, later: Bool)? {
+        let first = String(rest.prefix { $0 != "/" })
+        switch kind {
+        case .containerdTask:
+            let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count >= 2, RuntimeCommandLine.isPlausibleID(String(parts[0])),
+                  RuntimeCommandLine.isPlausibleID(String(parts[1])) else { return nil }
+            let ns = String(parts[0])
+            return (ContainerIdentity(id: String(parts[1]), runtime: ns == "moby" ? .docker : .containerd, containerdNamespace: ns), false)
+        case .dockerContainer:
+            guard Self.isDockerID(first) else { return nil }
+            return (ContainerIdentity(id: first, runtime: .docker, containerdNamespace: "moby"), false)
+        case .podmanContainer:
+            guard Self.isDockerID(first) else { return nil }
+            return (ContainerIdentity(id: first, runtime: .podman), false)
+        case .dockerOverlay:
+            guard !first.isEmpty else { return nil }
+            let mid = Self.mountID(first)
+            if let (id, _) = learned.overlayMounts[mid] { return (id, false) }
+            if let id = dockerLayerDB?.containerID(mountID: mid) {
+                let identity = ContainerIdentity(id: id, runtime: .docker, containerdNamespace: "moby")
+                remember(&learned.overlayMounts, mid, identity, ts)
+                return (identity, false)
+            }
+            if let (id, _) = hindsight?.overlayMounts[mid] { return (id, true) }
+            return nil
+        case .podmanOverlay:
+            guard !first.isEmpty else { return nil }
+            if let (id, _) = learned.podmanLayers[first] { return (id, false) }
+            if let (id, _) = hindsight?.podmanLayers[first] { return (id, true) }
+            return nil
+        }
     }
 
     // MARK: helpers

@@ -119,6 +119,38 @@ final class EngineEvidenceTests: XCTestCase {
         XCTAssertEqual(DockerLayerDB(dockerRoot: root).containerID(mountID: mountID), ids[4])
     }
 
+    /// Every prefix of the one table is recognised: the cheap byte test lets it through and
+    /// `fromPath` finds the container a path under it names (the switch is exhaustive, so a new
+    /// kind needs a case here).
+    func testEveryEnginePrefixIsRecognised() {
+        let podmanID = String(repeating: "ef", count: 32)
+        let layer = String(repeating: "12", count: 32)
+        let docker = ContainerIdentity(id: dockerID, runtime: .docker, containerdNamespace: "moby")
+        let podman = ContainerIdentity(id: podmanID, runtime: .podman)
+        var learned = EngineEvidence.Learned()
+        learned.overlayMounts[mountID] = (docker, 10)
+        learned.podmanLayers[layer] = (podman, 10)
+        let hindsight = Hindsight(namespaces: [:], evidence: learned)
+        XCTAssertEqual(EngineEvidence.enginePaths.count, 7)
+        for (prefix, kind) in EngineEvidence.enginePaths {
+            let (rest, expected): (String, ContainerIdentity) = switch kind {
+            case .containerdTask: ("k8s.io/web1/rootfs", ContainerIdentity(id: "web1", runtime: .containerd, containerdNamespace: "k8s.io"))
+            case .dockerContainer: (dockerID + "/config.json", docker)
+            case .podmanContainer: (podmanID + "/userdata/shm", podman)
+            case .dockerOverlay: (mountID + "-init/merged", docker)
+            case .podmanOverlay: (layer + "/merged", podman)
+            }
+            let path = prefix + rest
+            let f = mount(target: path, ts: 100)
+            XCTAssertTrue(f.event.withView { EngineEvidence.underEnginePrefix($0.string(1)) }, path)
+            let a = attribution()
+            a.hindsight = hindsight
+            XCTAssertEqual(attribute(a, f)?.identity, expected, path)
+            // and a path that only shares the prefix names nothing
+            XCTAssertNil(attribute(attribution(), mount(target: prefix + "x", ts: 100)), prefix)
+        }
+    }
+
     func testSetkeyHookTiesDockerdsNetnsFile() {
         let a = attribution()
         var exec = Fixture(.exec, comm: "exe")
