@@ -308,15 +308,11 @@ final class HardeningTests: XCTestCase {
     /// directories, CAP_SYS_PTRACE reads /proc/PID/ns and mountinfo of other users' processes.
     static let minimalCapabilities = "+bpf,+perfmon,+dac_read_search,+sys_ptrace"
 
-    private func runAsNobody(with caps: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.setpriv
-        process.arguments = Self.asNobody + ["--inh-caps=-all,\(caps)", "--ambient-caps=-all,\(caps)", "--bounding-set=-all,\(caps)",
-                                             Harness.nstrace.path] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path("stderr")))
-        try process.run()
-        return process
+    /// nstrace as nobody with `caps`, its stderr in the file `path("stderr")`.
+    private func runAsNobody(with caps: String, _ arguments: [String]) throws -> Child {
+        try Child(Self.setpriv.path, Self.asNobody + ["--inh-caps=-all,\(caps)", "--ambient-caps=-all,\(caps)", "--bounding-set=-all,\(caps)",
+                                                      Harness.nstrace.path] + arguments,
+                  stdout: "/dev/null", stderr: path("stderr"), newGroup: false)
     }
 
     private func status(_ pid: Int32, task: String? = nil) -> [String: String] {
@@ -332,14 +328,13 @@ final class HardeningTests: XCTestCase {
     func testRecordsWithTheMinimalCapabilitiesAndDropsThemAfterAttaching() throws {
         guard Harness.requireRoot() else { return }
         let file = path("unprivileged.nst")
-        FileManager.default.createFile(atPath: path("stderr"), contents: nil)
         let recorder = try runAsNobody(with: Self.minimalCapabilities, ["record", "-w", file, "--comm", "nstdrv"])
-        defer { if recorder.isRunning { Glibc.kill(recorder.processIdentifier, SIGKILL) } }
+        defer { recorder.kill(group: false) }
         let stderr = { (try? String(contentsOfFile: self.path("stderr"), encoding: .utf8)) ?? "" }
         let deadline = Date().addingTimeInterval(30)
         while !stderr().contains("nstrace: tracing") && recorder.isRunning && Date() < deadline { usleep(20_000) }
         XCTAssertTrue(stderr().contains("nstrace: tracing"), "with \(Self.minimalCapabilities): \(stderr())")
-        let pid = recorder.processIdentifier
+        let pid = recorder.pid
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
         for task in tasks {
             let s = status(pid, task: task)
@@ -351,8 +346,8 @@ final class HardeningTests: XCTestCase {
         _ = try Harness.run(Harness.driver, ["unshare"])
         usleep(300_000)
         Glibc.kill(pid, SIGINT)
-        recorder.waitUntilExit()
-        XCTAssertEqual(recorder.terminationStatus, 0, stderr())
+        XCTAssertTrue(recorder.wait(timeout: 30), "the recorder exits on SIGINT: \(stderr())")
+        XCTAssertEqual(recorder.exitStatus, 0, stderr())
         XCTAssertTrue(stderr().contains(" 0 lost"), "the loss counters are read without privileges: \(stderr())")
 
         // the read-only commands need nothing: nobody reads nobody's trace
@@ -382,10 +377,9 @@ final class HardeningTests: XCTestCase {
         guard Harness.requireRoot() else { return }
         let receiver = try OTLPReceiver()
         let metricsPort = try Fleet.freePort()
-        FileManager.default.createFile(atPath: path("stderr"), contents: nil)
         let tracer = try runAsNobody(with: Self.minimalCapabilities, ["--comm", "unshare", "--otlp", receiver.url,
                                                                       "--metrics", "127.0.0.1:\(metricsPort)"])
-        defer { if tracer.isRunning { Glibc.kill(tracer.processIdentifier, SIGKILL) } }
+        defer { tracer.kill(group: false) }
         let stderr = { (try? String(contentsOfFile: self.path("stderr"), encoding: .utf8)) ?? "" }
         var deadline = Date().addingTimeInterval(30)
         while !stderr().contains("nstrace: tracing") && tracer.isRunning && Date() < deadline { usleep(20_000) }
@@ -397,7 +391,7 @@ final class HardeningTests: XCTestCase {
         while (try receiver.records()).isEmpty && Date() < deadline { usleep(100_000) }
         XCTAssertFalse(try receiver.records().isEmpty, "the exporter delivered as nobody: \(stderr())")
 
-        let pid = tracer.processIdentifier
+        let pid = tracer.pid
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
         let names = tasks.map { ((try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8)) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -410,8 +404,8 @@ final class HardeningTests: XCTestCase {
             XCTAssertEqual(s["CapPrm"], "0000000000000000", "task \(task) (\(s["Name"] ?? "?")) after attach: \(s)")
         }
         Glibc.kill(pid, SIGINT)
-        tracer.waitUntilExit()
-        XCTAssertEqual(tracer.terminationStatus, 0, stderr())
+        XCTAssertTrue(tracer.wait(timeout: 30), "the tracer exits on SIGINT: \(stderr())")
+        XCTAssertEqual(tracer.exitStatus, 0, stderr())
         XCTAssertGreaterThan(try OTLPSummary(stderr()).exported, 0, stderr())
     }
 

@@ -20,7 +20,7 @@ final class HostileNamesTests: XCTestCase {
 
     private var scratch: URL!
     private var cgroup: [UInt8] = []
-    private var sleeper: Process?
+    private var sleeper: Child?
 
     override func setUpWithError() throws {
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nstrace-hostile-\(UUID().uuidString)")
@@ -28,10 +28,7 @@ final class HostileNamesTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        if let sleeper, sleeper.isRunning {
-            kill(sleeper.processIdentifier, SIGKILL)
-            sleeper.waitUntilExit()
-        }
+        sleeper?.kill(group: true)
         if !cgroup.isEmpty {
             for _ in 0..<50 where rmdir(cString(cgroup)) != 0 { usleep(20_000) }
         }
@@ -69,18 +66,18 @@ final class HostileNamesTests: XCTestCase {
                 touch "$1/ready"
                 exec sleep 60' sh "$2"
             """#
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // the cgroup path is not UTF-8, which a Swift argument cannot carry: a symlink to it can
         let link = scratch.appendingPathComponent("cgroup").path
         guard symlink(cString(cgroup), link) == 0 else { return XCTFail("symlink: \(String(cString: strerror(errno)))") }
-        process.arguments = ["-c", script, "sh", link, scratch.path]
-        try process.run()
+        let sleeperErr = scratch.appendingPathComponent("machine.err").path
+        let process = try Child("/bin/sh", ["-c", script, "sh", link, scratch.path],
+                                stdout: scratch.appendingPathComponent("machine.out").path, stderr: sleeperErr, newGroup: true)
         sleeper = process
         let ready = scratch.appendingPathComponent("ready").path
         for _ in 0..<250 where !FileManager.default.fileExists(atPath: ready) && process.isRunning { usleep(20_000) }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: ready), "the machine's process did not start")
-        let pid = String(process.processIdentifier)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ready),
+                      "the machine's process did not start: \((try? String(contentsOfFile: sleeperErr, encoding: .utf8)) ?? "")")
+        let pid = String(process.pid)
 
         let liveOut = try live.stopCollecting()
         let recorded = try recorder.stopCollecting()
