@@ -64,7 +64,7 @@ struct pending {
     __u32 child_ns[NST_NS_SLOTS];
     __u32 flags;
     __u16 type;
-    __u16 _pad;
+    __u16 paths_kept; /* resolve_paths() put an entry in pending_paths: only then does exit look */
 };
 
 struct {
@@ -446,6 +446,8 @@ static __always_inline void resolve_paths(struct pending *p)
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     if (bpf_map_update_elem(&pending_paths, &tid, &sc->paths, BPF_ANY))
         count(NST_STAT_LOST_PENDING);
+    else
+        p->paths_kept = 1;
 }
 
 /* ---- enter ------------------------------------------------------------------------------ */
@@ -472,8 +474,12 @@ static __always_inline struct pending *pending_start(__u16 type, struct trace_ev
 static __always_inline int pending_store(struct pending *p)
 {
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    if (bpf_map_update_elem(&pending, &tid, p, BPF_ANY))
+    if (bpf_map_update_elem(&pending, &tid, p, BPF_ANY)) {
         count(NST_STAT_LOST_PENDING);
+        /* no exit will read the paths kept for this call: do not leave them behind */
+        if (p->paths_kept)
+            bpf_map_delete_elem(&pending_paths, &tid);
+    }
     return 0;
 }
 
@@ -665,10 +671,11 @@ static __always_inline void str_done(struct nst_record *r, int i, long n)
 }
 
 /* The paths resolve_paths() kept at entry, packed after the strings: nst_paths' 8-byte head,
- * then path[0] and path[1] back to back (NST_F_PACKED). Nothing kept: a head of zeros. */
-static __always_inline void fill_paths(struct nst_record *r, __u32 tid)
+ * then path[0] and path[1] back to back (NST_F_PACKED). Nothing kept: a head of zeros, and no
+ * map lookup or delete (the usual case: absolute paths name no descriptor). */
+static __always_inline void fill_paths(struct nst_record *r, __u32 tid, bool kept)
 {
-    struct nst_paths *in = bpf_map_lookup_elem(&pending_paths, &tid);
+    struct nst_paths *in = kept ? bpf_map_lookup_elem(&pending_paths, &tid) : NULL;
     struct { __u16 len[2]; __u16 flags; __u16 _pad; } head = {};
     __u32 off = r->off & (NST_PACKED_MAX - 1);
     __u32 at = (off + sizeof(head)) & (NST_PACKED_MAX - 1);
@@ -819,13 +826,14 @@ static __noinline int on_exit(struct trace_event_raw_sys_exit *ctx)
     if (nst_event_has_strings(p->type)) {
         struct nst_record *r = record_start(SCRATCH_SYSCALL);
         if (!r) {
-            bpf_map_delete_elem(&pending_paths, &tid);
+            if (p->paths_kept)
+                bpf_map_delete_elem(&pending_paths, &tid);
             goto out;
         }
         fill_event(&r->ev, p, ctx->ret, now);
         fill_strings(r, p);
         if (nst_event_has_paths(p->type))
-            fill_paths(r, tid);
+            fill_paths(r, tid, p->paths_kept);
         if (record_output(r))
             goto out;
     } else {
