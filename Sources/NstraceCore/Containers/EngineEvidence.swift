@@ -193,7 +193,8 @@ public final class EngineEvidence {
 
     /// The one table of the paths `fromPath` finds a container in (besides netns files): the
     /// cheap byte test `underEnginePrefix` and `fromPath` both read it, so a prefix is never
-    /// known to one and not the other.
+    /// known to one and not the other. Each starts with "/run/" or "/var/" (what
+    /// `underEnginePrefix` tests first); EngineEvidenceTests checks every entry end to end.
     static let enginePaths: [(prefix: String, kind: EnginePathKind)] = [
         ("/run/containerd/io.containerd.runtime.v2.task/", .containerdTask),
         ("/var/lib/docker/containers/", .dockerContainer),
