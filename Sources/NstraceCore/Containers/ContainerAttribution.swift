@@ -299,11 +299,15 @@ public final class ContainerAttribution {
     /// unshare, setns and clone count where the caller was *before* the call: entering is a
     /// join, not membership, and what a call creates is not yet anybody's.
     private func fromNamespaces(_ ev: EventView) -> ContainerRecord? {
-        for slot in [Int(NST_NS_MNT), Int(NST_NS_PID)] {
-            let inode = ev.hasNsBefore ? ev.nsBefore(slot) : ev.ns(slot)
-            if isContainerNamespace(slot: slot, inode: inode), let r = byNamespace[inode] { return r }
-        }
-        return nil
+        // two calls, not a loop over an array literal: this runs for every event
+        if let r = inContainerNamespace(ev, slot: Int(NST_NS_MNT)) { return r }
+        return inContainerNamespace(ev, slot: Int(NST_NS_PID))
+    }
+
+    private func inContainerNamespace(_ ev: EventView, slot: Int) -> ContainerRecord? {
+        let inode = ev.hasNsBefore ? ev.nsBefore(slot) : ev.ns(slot)
+        guard isContainerNamespace(slot: slot, inode: inode) else { return nil }
+        return byNamespace[inode]
     }
 
     /// Namespaces a container event shows belong to that container; a namespace created by
@@ -368,7 +372,9 @@ public final class ContainerAttribution {
     private func isContainerNamespace(slot: Int, inode: UInt32) -> Bool {
         guard slot >= 0 else { return false }
         // an unknown host slot (0) makes no namespace a container's: "the host" is unknown
-        return inode != 0 && hostNamespaces[slot] != 0 && hostNamespaces[slot] != inode
+        guard inode != 0 else { return false }
+        let host = hostNamespaces[slot]
+        return host != 0 && host != inode
     }
 
     /// Runtimes the cgroup layout only guesses (`/<id>` is runc or crun, `/<ns>/<id>` containerd or
