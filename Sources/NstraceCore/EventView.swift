@@ -154,6 +154,8 @@ public struct EventView {
 
     // MARK: header fields
 
+    // One line per field of the ABI header, by its offset: a table of the same shape on
+    // purpose (duplicates lists it); each reads its field in place, nothing else.
     @inlinable public var tsNs: UInt64 { field(EventLayout.tsNs) }
     @inlinable public var latencyNs: UInt64 { field(EventLayout.latencyNs) }
     @inlinable public var cgroupId: UInt64 { field(EventLayout.cgroupId) }
