@@ -49,7 +49,8 @@ deps-runtimes: deps
 	@bash Tests/NstraceContainerTests/runtimes.sh install
 
 # The fleet tests' real receivers: Debian's prometheus server, python3-yaml for the manifest check,
-# and a virtualenv with the official opentelemetry-proto (PyPI) for the OTLP receiver.
+# and a virtualenv with the official opentelemetry-proto (PyPI) for the OTLP receiver, and grpcio and
+# grpcio-tools for the CRI driver of the pod-name tests (Tests/Fleet/cri_driver.py).
 FLEET_PACKAGES := prometheus python3-yaml python3-venv
 PYVENV         := .build/pyvenv
 deps-fleet: deps
@@ -59,9 +60,9 @@ deps-fleet: deps
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
-	@$(PYVENV)/bin/python -c 'import opentelemetry.proto.collector.logs.v1.logs_service_pb2' 2>/dev/null || { \
-	  echo "make deps-fleet: virtualenv $(PYVENV) with opentelemetry-proto"; \
-	  mkdir -p .build && /usr/bin/python3 -m venv $(PYVENV) && $(PYVENV)/bin/pip install -q opentelemetry-proto; }
+	@$(PYVENV)/bin/python -c 'import opentelemetry.proto.collector.logs.v1.logs_service_pb2, grpc, grpc_tools.protoc' 2>/dev/null || { \
+	  echo "make deps-fleet: virtualenv $(PYVENV) with opentelemetry-proto, grpcio, grpcio-tools"; \
+	  mkdir -p .build && /usr/bin/python3 -m venv $(PYVENV) && $(PYVENV)/bin/pip install -q opentelemetry-proto grpcio grpcio-tools; }
 
 # The skeleton embeds the compiled programs, so `swift build` needs no clang; it is committed.
 bpf: $(SKELETON)

@@ -50,7 +50,7 @@ final class LogRecordAttributes {
             if let v = c.image { metadata["container.image.name"] = .string(v) }
             if let v = c.identity.podUID { metadata["k8s.pod.uid"] = .string(v) }
             if let v = c.identity.containerdNamespace { metadata["nstrace.containerd.namespace"] = .string(v) }
-            // from the CRI runtime's annotations in the OCI bundle (PodNames), not a CRI query
+            // the CRI runtime's annotations in the OCI bundle, or its CRI socket's answer (PodNames)
             if let pod = pods.pod(for: c.identity.id) {
                 if let v = pod.name { metadata["k8s.pod.name"] = .string(v) }
                 if let v = pod.namespace { metadata["k8s.namespace.name"] = .string(v) }

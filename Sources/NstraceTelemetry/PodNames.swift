@@ -11,7 +11,9 @@ import Synchronization
 ///   `…sandbox-uid`, `io.kubernetes.cri.container-name`;
 /// - CRI-O: `io.kubernetes.pod.name`, `…pod.namespace`, `…pod.uid`, `io.kubernetes.container.name`.
 ///
-/// This is not a CRI gRPC query: nstrace has no gRPC client. The runtime's exec event (runc or
+/// Containers whose bundle was not seen being created (running before nstrace started, or
+/// labelled only through the CRI API) get their names from `lookup` (PodLookup: the CRI socket
+/// and containerd's running bundles), asked on a miss. The runtime's exec event (runc or
 /// crun `create`/`run` with an absolute `--bundle`) only queues the bundle path (the ring-buffer
 /// loop's thread: a comm compare per exec, an argv parse per runtime exec); the exporter's thread
 /// reads the file before it turns the next events into records. The read is safe against a
@@ -64,9 +66,39 @@ final class PodNames: @unchecked Sendable {
             if table.count >= Self.tableLimit { table.removeAll(keepingCapacity: true) }
             table[id] = pod
         }
+        // what the CRI socket or a running bundle said: fills in, never replaces, a bundle's names
+        for (id, pod) in lookup?.drain() ?? [:] {
+            if table.count >= Self.tableLimit { table.removeAll(keepingCapacity: true) }
+            table[id] = table[id]?.filling(pod) ?? pod
+        }
     }
 
-    func pod(for id: String) -> Pod? { table[id] }
+    /// The CRI socket and containerd's running bundles (--otlp only; nil in unit tests).
+    var lookup: PodLookup?
+    /// Exporter's thread only: ids asked of `lookup` and when they may be asked again, so a
+    /// container CRI does not know (docker's, the host's runc) costs one query a minute.
+    private var asked: [String: Double] = [:]
+    static let askAgainAfter = 60.0
+
+    /// The names of a container's pod; on a miss, the lookup is asked (off this thread).
+    func pod(for id: String) -> Pod? {
+        if let pod = table[id] { return pod }
+        if let lookup {
+            let now = Self.monotonicNow()
+            if (asked[id] ?? 0) <= now {
+                if asked.count >= Self.tableLimit { asked.removeAll(keepingCapacity: true) }
+                asked[id] = now + Self.askAgainAfter
+                lookup.request(id)
+            }
+        }
+        return nil
+    }
+
+    private static func monotonicNow() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
 
     // MARK: reading a bundle
 

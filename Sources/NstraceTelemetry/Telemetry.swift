@@ -11,9 +11,13 @@ public final class Telemetry {
 
     /// Parses, connects nothing yet, binds the metrics port: every error is one line, before
     /// tracing starts. No thread is started here (see `start`).
-    public init(otlpURL: String?, metricsAddress: String?, clock: WallClock,
+    public init(otlpURL: String?, metricsAddress: String?, criSocket: String? = nil, clock: WallClock,
                 report: @escaping @Sendable (String) -> Void) throws(TelemetryError) {
         otlp = try otlpURL.map { url throws(TelemetryError) in try OTLPLogExporter(url: url, clock: clock, report: report) }
+        if let otlp {
+            if let criSocket { try PodLookup.checkNamedSocket(criSocket) }
+            otlp.pods.lookup = PodLookup(socket: criSocket, report: report)
+        }
         if let metricsAddress {
             let metrics = EventMetrics()
             self.metrics = metrics
@@ -37,6 +41,7 @@ public final class Telemetry {
     /// dropped: on Linux they are per thread, and a thread started before keeps them.
     public func start() throws(TelemetryError) {
         try otlp?.start()
+        otlp?.pods.lookup?.start()
         if let server, !server.start() { throw TelemetryError("--metrics: cannot start the server's thread") }
     }
 
@@ -64,6 +69,9 @@ public final class Telemetry {
         metrics?.update(lostEvents: lostEvents, containersSeen: containersSeen, otlp: totals)
         var line = ", otlp: \(totals.exported) exported, \(totals.dropped) dropped"
         if totals.failedBatches > 0 { line += " (\(totals.failedBatches) failed export\(totals.failedBatches == 1 ? "" : "s"))" }
+        if let failed = otlp.pods.lookup?.failures, failed > 0 {
+            line += ", pod names: \(failed) failed CRI quer\(failed == 1 ? "y" : "ies")"
+        }
         return line
     }
 }

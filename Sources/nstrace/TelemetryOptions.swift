@@ -17,7 +17,13 @@ struct TelemetryOptions: ParsableArguments {
         "Serve Prometheus metrics at http://ADDR:PORT/metrics, e.g. 0.0.0.0:9464.", valueName: "ADDR:PORT"))
     var metrics: String?
 
+    @Option(name: .customLong("cri-socket"), help: ArgumentHelp(
+        "With --otlp: the CRI socket asked for pod names (default: /run/containerd/containerd.sock, then /run/crio/crio.sock, where present).",
+        valueName: "PATH"))
+    var criSocket: String?
+
     func validate() throws {
+        if criSocket != nil && otlp == nil { throw ValidationError("--cri-socket needs --otlp (pod names are OTLP attributes)") }
         #if Telemetry
         do {
             if let otlp { _ = try OTLPLogExporter.logsEndpoint(otlp) }
@@ -38,7 +44,7 @@ struct TelemetryOptions: ParsableArguments {
     func makeTelemetry() throws(TelemetryError) -> Telemetry? {
         guard otlp != nil || metrics != nil else { return nil }
         #if Telemetry
-        return try Telemetry(otlpURL: otlp, metricsAddress: metrics, clock: WallClock.current()) { Stderr.warning($0) }
+        return try Telemetry(otlpURL: otlp, metricsAddress: metrics, criSocket: criSocket, clock: WallClock.current()) { Stderr.warning($0) }
         #else
         throw TelemetryError(Telemetry.absent(option: otlp != nil ? "--otlp" : "--metrics"))
         #endif

@@ -32,6 +32,10 @@ CTR_NS=nstrace-e2e                   # containerd namespace of ctr containers
 IMG=nstrace-e2e/busybox:latest       # docker's name; podman: localhost/$IMG; ctr: docker.io/$IMG
 PODMAN_IMG=localhost/$IMG
 CTR_IMG=docker.io/$IMG
+PAUSE_IMG=nstrace-e2e/pause:latest   # the CRI plugin's sandbox image, in containerd namespace k8s.io
+CRI_NS=nstrace-e2e                   # Kubernetes namespace of the tests' CRI pods
+CRI_DRIVER=$(dirname "${BASH_SOURCE[0]}")/../Fleet/cri_driver.py
+PYVENV_PYTHON=$(dirname "${BASH_SOURCE[0]}")/../../.build/pyvenv/bin/python
 DOCKER=/usr/bin/docker               # Debian's client; another may sit at /usr/local/bin/docker
 PACKAGES=(busybox-static runc crun containerd docker.io podman iptables iproute2 jq)
 PAYLOAD=(sleep 86400)                # what every container runs (teardown removes them)
@@ -98,7 +102,7 @@ fix_hybrid_cgroups() {
 # The busybox-static root filesystem, and from it a docker-archive image (docker save format),
 # built by hand: nothing is pulled.
 build_rootfs() {
-  local R=$STATE/rootfs tmp a L C arch
+  local R=$STATE/rootfs tmp a
   [ -x "$R/bin/busybox" ] && [ -f "$STATE/image.tar" ] && [ -f "$STATE/rootfs.tar" ] && return 0
   [ -x /bin/busybox ] || die "/bin/busybox is missing: run 'runtimes.sh install' (package busybox-static)"
   tmp=$(mktemp -d "$STATE/rootfs.XXXXXX") || die "cannot create a directory in $STATE"
@@ -107,15 +111,44 @@ build_rootfs() {
   echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/etc/passwd"; echo 'root:x:0:' >"$tmp/etc/group"
   rm -rf "$R"; mv "$tmp" "$R"
   tar -C "$R" -cf "$STATE/rootfs.tar" . || die "cannot tar the rootfs"
+  image_archive "$STATE/image.tar" "$IMG" '["sh"]'
+}
+
+# image_archive OUT TAG CMD_JSON: a docker-archive image of the rootfs layer (what docker load,
+# podman load and ctr image import take), running CMD_JSON.
+image_archive() {
+  local out=$1 tag=$2 cmd=$3 a L C
   a=$(mktemp -d "$STATE/archive.XXXXXX"); L=$(sha256sum "$STATE/rootfs.tar" | cut -d' ' -f1)
-  mkdir "$a/$L" && cp "$STATE/rootfs.tar" "$a/$L/layer.tar"
-  arch=$(dpkg --print-architecture)
-  printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$arch" "$L" >"$a/config"
+  mkdir "$a/$L" && cp "$STATE/rootfs.tar" "$a/$L/layer.tar" || die "cannot build the image $tag"
+  printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$(dpkg --print-architecture)" "$cmd" "$L" >"$a/config"
   C=$(sha256sum "$a/config" | cut -d' ' -f1); mv "$a/config" "$a/$C.json"
-  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$C" "$IMG" "$L" >"$a/manifest.json"
-  tar -C "$a" -cf "$STATE/image.tar" manifest.json "$C.json" "$L" || die "cannot write the image archive"
+  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$C" "$tag" "$L" >"$a/manifest.json"
+  tar -C "$a" -cf "$out" manifest.json "$C.json" "$L" || die "cannot write the image archive $out"
   rm -rf "$a"
+}
+
+# The CRI plugin's sandbox ("pause") image: the same layer, whose command keeps running
+# (a pod's containers join its namespaces). Also the image of the tests' pod containers.
+build_pause_image() {
+  [ -f "$STATE/pause.tar" ] || image_archive "$STATE/pause.tar" "$PAUSE_IMG" '["/bin/sleep","86400"]'
+}
+
+# containerd's configuration: Debian's, plus what its CRI plugin needs here: the sandbox image
+# imported above (nothing can be pulled) and no negative oom_score_adj (no CAP_SYS_RESOURCE).
+write_containerd_config() {
+  cat >"$STATE/containerd.toml" <<TOML
+version = 2
+[plugins]
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "docker.io/$PAUSE_IMG"
+    restrict_oom_score_adj = true
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/usr/lib/cni"
+      conf_dir = "/etc/cni/net.d"
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "/var/lib/containerd/opt"
+TOML
 }
 
 containerd_up() { to 5 ctr version >/dev/null 2>&1; }
@@ -145,10 +178,12 @@ cmd_setup() {
   mkdir -p "$STATE" || die "cannot create $STATE"
   fix_hybrid_cgroups
   build_rootfs
+  build_pause_image
 
   if containerd_up; then note "containerd already running: reusing it"; else
     t=$(ms)
-    start_daemon containerd "$STATE/containerd.log" containerd
+    write_containerd_config
+    start_daemon containerd "$STATE/containerd.log" containerd --config "$STATE/containerd.toml"
     wait_for 30 containerd "$STATE/containerd.log" containerd_up
     note "containerd up in $(( $(ms)-t )) ms"
   fi
@@ -169,6 +204,9 @@ cmd_setup() {
   to 60 ctr -n "$CTR_NS" image ls -q 2>/dev/null | grep -qxF "$CTR_IMG" ||
     to 120 ctr -n "$CTR_NS" image import "$STATE/image.tar" >"$STATE/load.log" 2>&1 ||
     { tail_log "$STATE/load.log"; die "ctr image import of the busybox image failed"; }
+  to 60 ctr -n k8s.io image ls -q 2>/dev/null | grep -qxF "docker.io/$PAUSE_IMG" ||
+    to 120 ctr -n k8s.io image import "$STATE/pause.tar" >"$STATE/load.log" 2>&1 ||
+    { tail_log "$STATE/load.log"; die "ctr image import of the pause image (CRI) failed"; }
   to 60 podman image exists "$PODMAN_IMG" 2>/dev/null ||
     to 120 podman load -i "$STATE/image.tar" >"$STATE/load.log" 2>&1 ||
     { tail_log "$STATE/load.log"; die "podman load of the busybox image failed"; }
@@ -294,6 +332,11 @@ remove_containers() {
   rm -rf "${STATE:?}/bundles"
   if containerd_up; then
     for id in $(to 15 ctr -n "$CTR_NS" container ls -q 2>/dev/null); do stop_one ctr "$id"; done
+    # the CRI pods of the tests (Kubernetes namespace $CRI_NS), through CRI itself
+    if [ -x "$PYVENV_PYTHON" ] && [ -S /run/containerd/containerd.sock ]; then
+      to 120 "$PYVENV_PYTHON" "$CRI_DRIVER" /run/containerd/containerd.sock remove-pods "$CRI_NS" >/dev/null 2>&1 ||
+        note "could not remove the CRI pods of namespace $CRI_NS"
+    fi
   fi
   if dockerd_up; then
     for id in $(to 15 "$DOCKER" ps -aq --no-trunc --filter "name=^$PREFIX-" 2>/dev/null); do stop_one docker "$id"; done
@@ -320,6 +363,7 @@ cmd_teardown() {
   if dockerd_up; then to 60 "$DOCKER" rmi -f "$IMG" >/dev/null 2>&1; fi
   if containerd_up; then
     to 30 ctr -n "$CTR_NS" image rm "$CTR_IMG" >/dev/null 2>&1
+    to 30 ctr -n k8s.io image rm "docker.io/$PAUSE_IMG" >/dev/null 2>&1
     to 30 ctr namespace rm "$CTR_NS" >/dev/null 2>&1
   fi
   command -v podman >/dev/null && to 60 podman rmi -f "$PODMAN_IMG" >/dev/null 2>&1
@@ -372,6 +416,8 @@ cmd_info() {
   echo "podman_image=$PODMAN_IMG"
   echo "ctr_image=$CTR_IMG"
   echo "ctr_namespace=$CTR_NS"
+  echo "pause_image=docker.io/$PAUSE_IMG"
+  echo "cri_namespace=$CRI_NS"
   echo "prefix=$PREFIX"
   echo "state=$STATE"
 }
