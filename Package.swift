@@ -87,6 +87,6 @@ let package = Package(
         .testTarget(name: "BenchPeersTests", dependencies: ["BenchPeers"]),
         .testTarget(name: "NstraceTelemetryTests", dependencies: ["NstraceTelemetry"]),
         // Real runtimes (runc, crun, containerd, dockerd, podman) driven by runtimes.sh.
-        .testTarget(name: "NstraceContainerTests", dependencies: ["NstraceTestSupport"], exclude: ["runtimes.sh"]),
+        .testTarget(name: "NstraceContainerTests", dependencies: ["NstraceTestSupport", "NstraceTelemetry"], exclude: ["runtimes.sh"]),
     ]
 )

@@ -57,4 +57,12 @@ struct CRIError: Error, Equatable, CustomStringConvertible {
     let socketPath: String
     let call: GRPCUnixClient.CallError
     var description: String { "CRI socket \(socketPath): \(call)" }
+
+    /// Nothing listens there, or it serves no CRI (UNIMPLEMENTED in both API versions).
+    var isNoCRI: Bool {
+        switch call {
+        case .noSocket, .status(GRPCUnixClient.unimplemented, _): return true
+        default: return false
+        }
+    }
 }

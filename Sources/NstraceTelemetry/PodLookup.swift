@@ -102,8 +102,9 @@ final class PodLookup: Sendable {
                 if !pods.isEmpty { found.withLock { $0.merge(pods) { old, new in new.filling(old) } } }
                 return
             } catch {
-                // a probed containerd with its CRI plugin off (docker's) is no CRI runtime either
-                if !named, case .status(GRPCUnixClient.unimplemented, _) = error.call { continue }
+                // a probed socket nobody listens on (a daemon stopped), or a containerd with its
+                // CRI plugin off (docker's), is no CRI runtime either: silent
+                if !named, error.isNoCRI { continue }
                 failureCount.add(1, ordering: .relaxed)
                 let now = Self.now()
                 let due = lastReport.withLock { last in

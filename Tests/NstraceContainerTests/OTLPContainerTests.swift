@@ -9,27 +9,10 @@ import NstraceTestSupport
 final class OTLPContainerTests: XCTestCase {
     func testRuncContainerStartArrivesAsOTLPRecordsWithContainerAttributes() throws {
         _ = try Suite.require()
-        let python = Binaries.packageRoot.appendingPathComponent(".build/pyvenv/bin/python").path
-        let script = Binaries.packageRoot.appendingPathComponent("Tests/Fleet/otlp_receiver.py").path
-        let dir = FileManager.default.temporaryDirectory.path + "/nste2e-otlp-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let receiver = try Child(python, [script, dir + "/records.jsonl"], stdout: dir + "/receiver.out",
-                                 stderr: dir + "/receiver.err", newGroup: false)
-        defer { receiver.kill(group: false) }
-        var port: Int?
-        let deadline = Date().addingTimeInterval(20)
-        while port == nil && Date() < deadline && receiver.isRunning {
-            let text = (try? String(contentsOfFile: dir + "/receiver.out", encoding: .utf8)) ?? ""
-            port = text.split(separator: "\n").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) }
-            usleep(50_000)
-        }
-        guard let port else {
-            XCTFail("the OTLP receiver did not start: \((try? String(contentsOfFile: dir + "/receiver.err", encoding: .utf8)) ?? "")")
-            return
-        }
+        let receiver = try OTLPReceiverProcess()
+        defer { receiver.stop() }
 
-        let tracer = try NstraceTracer(["-o", "json", "--containers-only", "--otlp", "http://127.0.0.1:\(port)"])
+        let tracer = try NstraceTracer(["-o", "json", "--containers-only", "--otlp", receiver.url])
         try tracer.waitUntilTracing()
         let pod = ["io.kubernetes.cri.sandbox-name": "web-0", "io.kubernetes.cri.sandbox-namespace": "shop",
                    "io.kubernetes.cri.sandbox-uid": "0c8f0b1c-5d2e-4f7a-9b1e-3a2c4d5e6f70",
@@ -39,8 +22,7 @@ final class OTLPContainerTests: XCTestCase {
         let stderr = try tracer.stop()
         XCTAssertTrue(stderr.contains(", 0 dropped"), "nothing dropped on loopback: \(stderr)")
 
-        let lines = try String(contentsOfFile: dir + "/records.jsonl", encoding: .utf8).split(separator: "\n")
-        let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let records = try receiver.records()
         let mine = records.filter { ($0["attributes"] as? [String: Any])?["container.id"] as? String == container.id }
         let bodies = Set(mine.compactMap { $0["body"] as? String })
         print("runc container \(container.id): \(mine.count) OTLP records (\(bodies.sorted().joined(separator: ", "))) of \(records.count)")

@@ -175,6 +175,7 @@ final class FleetTests: XCTestCase {
             (["--otlp", "http:///v1/logs"], "has no host"),
             (["--metrics", "127.0.0.1:abc"], "not a number between 1 and 65535"),
             (["--metrics", "9464"], "is not ADDR:PORT"),
+            (["--cri-socket", "/run/containerd/containerd.sock"], "--cri-socket needs --otlp"),
         ]
         for (arguments, message) in cases {
             let run = try Harness.runCapturing(Harness.nstrace, ["live", "--duration", "1"] + arguments)
@@ -207,6 +208,42 @@ final class FleetTests: XCTestCase {
             XCTAssertTrue(run.stderr.contains(message), run.stderr)
             XCTAssertFalse(run.stderr.contains("tracing"), run.stderr)
         }
+    }
+
+    /// --cri-socket names a socket: absent, it is one line before tracing; one that accepts and
+    /// never answers costs the lookup worker its 2 s timeout, never the local output, and is
+    /// counted in the summary and logged once.
+    func testANamedCRISocketThatIsAbsentOrNeverAnswers() throws {
+        guard Harness.requireRoot() else { return }
+        let absent = "/run/nstrace-no-such-cri-\(getpid()).sock"
+        let run = try Harness.runCapturing(Harness.nstrace, ["live", "--duration", "1", "--otlp", "http://127.0.0.1:4318", "--cri-socket", absent])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertEqual(run.stderr, "nstrace: --cri-socket: \"\(absent)\": No such file or directory\n", "one line: \(run.stderr)")
+
+        // a listening socket that never accepts (python3, the listener only)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nstrace-cri-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let stalled = dir + "/stalled.sock"
+        let listener = try Child("/usr/bin/python3", ["-c", "import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(16); time.sleep(300)", stalled],
+                                 stdout: dir + "/listener.out", stderr: dir + "/listener.err", newGroup: false)
+        defer { listener.kill(group: false) }
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: stalled) && Date() < deadline { usleep(20_000) }
+
+        let receiver = try OTLPReceiver()
+        let tracer = try NstraceTracer(["-o", "json", "--comm", "unshare", "--otlp", receiver.url, "--cri-socket", stalled])
+        defer { tracer.kill() }
+        try tracer.waitUntilTracing()
+        let started = Date()
+        let fact = try Fleet.unshareNet()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "the local output does not wait for the CRI query")
+        sleep(3)   // the query at start gives up after its 2 s
+        let (out, err) = try tracer.stopCollecting()
+        XCTAssertTrue(String(decoding: out, as: UTF8.self).contains("\"pid\":\(fact.pid)"), "the local output flows: \(err)")
+        XCTAssertTrue(err.contains(", pod names: 1 failed CRI query"), "the stalled query is counted: \(err)")
+        XCTAssertEqual(err.components(separatedBy: "no answer in time").count - 1, 1, "logged once: \(err)")
+        XCTAssertEqual(try OTLPSummary(err).dropped, 0, err)
     }
 
     /// deploy/: the manifests parse, and every hostPath and capability they name is in the
