@@ -24,10 +24,12 @@ final class PodLookup: Sendable {
     private let timeout: TimeAmount
     private let report: @Sendable (String) -> Void
     private let queue = DispatchQueue(label: "nstrace.cri")
-    private let grpc = GRPCUnixClient()
+    /// Made by the first query, on the worker: its event-loop thread must start after the
+    /// capabilities are dropped (they are per thread), as every thread of `start` does.
+    private let grpc = Mutex<GRPCUnixClient?>(nil)
     private let found = Mutex<[String: PodNames.Pod]>([:])
     private let pending = Mutex<(ids: Set<String>, scheduled: Bool)>(([], false))
-    /// Worker queue only: when the last query ran and the last failure was logged.
+    /// When the last query ran (read by `request` to space queries) and the last failure was logged.
     private let lastQuery = Mutex<Double>(-.infinity)
     private let lastReport = Mutex<Double>(-.infinity)
     private let failureCount = Atomic<UInt64>(0)
@@ -95,10 +97,16 @@ final class PodLookup: Sendable {
     /// Worker queue: the first socket that exists and answers.
     private func query() {
         lastQuery.withLock { $0 = Self.now() }
+        let client = grpc.withLock { slot -> GRPCUnixClient in
+            if let made = slot { return made }
+            let made = GRPCUnixClient()
+            slot = made
+            return made
+        }
         for path in sockets {
             if !named && access(path, F_OK) != 0 { continue }   // no CRI runtime there: silent
             do {
-                let pods = try CRIClient(socketPath: path, timeout: timeout, grpc: grpc).pods()
+                let pods = try CRIClient(socketPath: path, timeout: timeout, grpc: client).pods()
                 if !pods.isEmpty { found.withLock { $0.merge(pods) { old, new in new.filling(old) } } }
                 return
             } catch {
