@@ -66,6 +66,9 @@ final class CRIPodNamesTests: XCTestCase {
         defer { receiver.stop() }
         let tracer = try NstraceTracer(["-o", "json", "--containers-only", "--otlp", receiver.url])
         try tracer.waitUntilTracing()
+        // nstrace's query at start (off the event path) has had time to answer: the exec's
+        // records are not exported before the names are known (misses are asked again anyway)
+        usleep(500_000)
         // The pod that was running: an exec in its container (runc exec joins its namespaces;
         // the exec'd unshare makes a call in its cgroup: EPERM without CAP_SYS_ADMIN, which does
         // not matter, the call is made there).
