@@ -9,7 +9,9 @@ cri_test.proto (the CRI API's field numbers, only what the tests use).
 
 Every failure is one line on stderr and exit status 1. Every call has a timeout.
 """
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -22,6 +24,7 @@ TIMEOUT = 60
 def load_api():
     here = os.path.dirname(os.path.abspath(__file__))
     out = tempfile.mkdtemp(prefix="nstrace-cri-proto-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
     rc = protoc.main(["protoc", f"-I{here}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}",
                       os.path.join(here, "cri_test.proto")])
