@@ -69,10 +69,15 @@ final class StartupReportGoldenTests: XCTestCase {
                                      "no golden file \(file): run with NSTRACE_UPDATE_GOLDEN=1", line: line)
         let actual = Data(output.utf8)
         guard actual != expected else { return }
-        // Name the first differing line so the failure says where, not only that.
-        let a = output.split(separator: "\n", omittingEmptySubsequences: false)
-        let e = String(decoding: expected, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        let i = (0..<min(a.count, e.count)).first { a[$0] != e[$0] } ?? min(a.count, e.count)
-        XCTFail("\(file) differs at line \(i + 1):\n  expected: \(i < e.count ? String(e[i].prefix(200)) : "<end>")\n  actual:   \(i < a.count ? String(a[i].prefix(200)) : "<end>")", line: line)
+        // Name the first differing byte, with its line and the bytes around it on both sides, so
+        // the failure says where (the JSON reports are one line of several KB).
+        let a = Array(actual), e = Array(expected)
+        let at = (0..<min(a.count, e.count)).first { a[$0] != e[$0] } ?? min(a.count, e.count)
+        let lineNo = a[..<at].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+        func around(_ bytes: [UInt8]) -> String {
+            let from = max(0, at - 60), to = min(bytes.count, at + 60)
+            return from < to ? String(decoding: bytes[from..<to], as: UTF8.self).debugDescription : "<end>"
+        }
+        XCTFail("\(file) differs at byte \(at) (line \(lineNo)):\n  expected: \(around(e))\n  actual:   \(around(a))", line: line)
     }
 }
