@@ -168,17 +168,11 @@ public final class SafeOutputFile {
             if code == EINTR { continue }
             guard code == ENXIO else { throw SafeOutputError.creating(path, code) }
             // a FIFO without a reader: open(O_WRONLY) would block, whatever --duration says
-            if shouldStop() || deadline.map({ Self.monotonic() >= $0 }) == true {
+            if shouldStop() || deadline.map({ MonotonicClock.seconds() >= $0 }) == true {
                 throw SafeOutputError(path: path, problem: "no process opened this FIFO for reading: nothing written")
             }
             usleep(20_000)
         }
-    }
-
-    static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
 

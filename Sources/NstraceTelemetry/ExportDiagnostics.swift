@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import NstraceCore
 import Synchronization
 
 /// What swift-otel reports about its exports, counted. swift-otel's public API takes log
@@ -54,7 +55,7 @@ final class ExportDiagnostics: Sendable {
                 c.failed &+= n
                 c.failedBatches &+= 1
                 c.unreportedFailures &+= n
-                let now = Self.monotonic()
+                let now = MonotonicClock.seconds()
                 guard now - c.lastReport >= reportInterval else { return nil }
                 let text = "otlp: export to \(endpoint) failed: \(why) (\(c.unreportedFailures) records lost since the last report; reported at most once a minute)"
                 c.lastReport = now
@@ -78,12 +79,6 @@ final class ExportDiagnostics: Sendable {
             return "the receiver's answer is not an OTLP response (\(error))"
         }
         return error
-    }
-
-    static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// The swift-log handler behind `logger()`. Its level is fixed at debug ("Exported batch."

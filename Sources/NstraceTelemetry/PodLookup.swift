@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import NIOCore
+import NstraceCore
 import Synchronization
 
 /// Pod names that no bundle was seen for, looked up off the event path on one worker queue,
@@ -79,7 +80,7 @@ final class PodLookup: Sendable {
             return true
         }
         guard schedule else { return }
-        let wait = max(0, lastQuery.withLock { $0 } + Self.minInterval - Self.now())
+        let wait = max(0, lastQuery.withLock { $0 } + Self.minInterval - MonotonicClock.seconds())
         queue.asyncAfter(deadline: .now() + wait) { [self] in
             pending.withLock { $0 = ([], false) }
             query()
@@ -96,7 +97,7 @@ final class PodLookup: Sendable {
 
     /// Worker queue: the first socket that exists and answers.
     private func query() {
-        lastQuery.withLock { $0 = Self.now() }
+        lastQuery.withLock { $0 = MonotonicClock.seconds() }
         let client = grpc.withLock { slot -> GRPCUnixClient in
             if let made = slot { return made }
             let made = GRPCUnixClient()
@@ -114,7 +115,7 @@ final class PodLookup: Sendable {
                 // CRI plugin off (docker's), is no CRI runtime either: silent
                 if !named, error.isNoCRI { continue }
                 failureCount.add(1, ordering: .relaxed)
-                let now = Self.now()
+                let now = MonotonicClock.seconds()
                 let due = lastReport.withLock { last in
                     guard now - last >= 60 else { return false }
                     last = now
@@ -123,12 +124,6 @@ final class PodLookup: Sendable {
                 if due { report("pod names: \(error) (logged at most once a minute)") }
             }
         }
-    }
-
-    private static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }
 

@@ -84,7 +84,7 @@ final class PodNames: @unchecked Sendable {
     func pod(for id: String) -> Pod? {
         if let pod = table[id] { return pod }
         if let lookup {
-            let now = Self.monotonicNow()
+            let now = MonotonicClock.seconds()
             if (asked[id] ?? 0) <= now {
                 if asked.count >= Self.tableLimit { asked.removeAll(keepingCapacity: true) }
                 asked[id] = now + Self.askAgainAfter
@@ -92,12 +92,6 @@ final class PodNames: @unchecked Sendable {
             }
         }
         return nil
-    }
-
-    private static func monotonicNow() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     // MARK: reading a bundle

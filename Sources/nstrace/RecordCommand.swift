@@ -57,7 +57,7 @@ struct RecordCommand: ParsableCommand {
                 throw ExitCode.failure
             }
         }
-        let deadline = tracing.duration.map { monotonicNow() + $0 }
+        let deadline = tracing.duration.map { MonotonicClock.seconds() + $0 }
         var output: SafeOutputFile?
         do {
             try TracingLoop(options: tracing, telemetryOptions: fleet).run { attribution, inventory in

@@ -79,7 +79,7 @@ final class RecordSession: EventSink {
     func turn(stats: () -> TracerStats?) throws -> Bool {
         if let failure { throw PreflightError(destination + ": " + failure.description + " (the file is readable up to its last complete block)") }
         try writeContainerChanges()
-        let now = monotonicNow()
+        let now = MonotonicClock.seconds()
         if now - lastLostCheck >= 1, let s = stats() {
             lastLostCheck = now
             let lost = TraceLostCounts(ringbuf: s.lostRingBuffer, pending: s.lostPending)

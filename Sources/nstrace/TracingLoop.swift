@@ -88,12 +88,12 @@ struct TracingLoop {
             for container in inventory?.containers ?? [] { metadata.request(container.identity) }
             Stderr.line("tracing \(tracer.attachedCount) programs; Ctrl-C to stop")
 
-            let deadline = options.duration.map { monotonicNow() + $0 }
+            let deadline = options.duration.map { MonotonicClock.seconds() + $0 }
             let stats = { try? tracer.readStats() }
             while !StopSignal.requested {
                 var timeout: Int32 = 100
                 if let deadline {
-                    let left = deadline - monotonicNow()
+                    let left = deadline - MonotonicClock.seconds()
                     if left <= 0 { break }
                     timeout = Int32(min(100, max(1, left * 1000)))
                 }
@@ -148,10 +148,4 @@ struct TracingLoop {
             return nil
         }
     }
-}
-
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
