@@ -4,23 +4,30 @@
 extension String {
     /// Whether `needle`'s bytes occur in this string's bytes (an empty needle always does).
     func utf8Contains(_ needle: String) -> Bool {
-        var h = self, n = needle
-        return h.withUTF8 { hb in
-            n.withUTF8 { nb in
-                guard nb.count > 0 else { return true }
-                guard hb.count >= nb.count else { return false }
-                let first = nb[0], last = hb.count - nb.count
-                var i = 0
-                while i <= last {
-                    if hb[i] == first {
-                        var j = 1
-                        while j < nb.count && hb[i + j] == nb[j] { j += 1 }
-                        if j == nb.count { return true }
-                    }
-                    i += 1
+        var h = self
+        return h.withUTF8 { UTF8Search.contains(UnsafeRawBufferPointer($0), needle) }
+    }
+}
+
+enum UTF8Search {
+    /// Whether `needle`'s bytes occur in `haystack` (an empty needle always does).
+    static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: String) -> Bool {
+        var n = needle
+        return n.withUTF8 { nb in
+            let hb = haystack
+            guard nb.count > 0 else { return true }
+            guard hb.count >= nb.count else { return false }
+            let first = nb[0], last = hb.count - nb.count
+            var i = 0
+            while i <= last {
+                if hb[i] == first {
+                    var j = 1
+                    while j < nb.count && hb[i + j] == nb[j] { j += 1 }
+                    if j == nb.count { return true }
                 }
-                return false
+                i += 1
             }
+            return false
         }
     }
 }

@@ -1,6 +1,9 @@
-/// What the startup analysis needs to know of one event: a small owned value, so that the
-/// analysis does not depend on how events are decoded or attributed. `AnalysisEventAdapter`
-/// (the only file that knows the decoder and the attribution) builds it.
+/// What the startup analysis needs to know of one event, as an owned value with Strings, so
+/// that the analysis does not depend on how events are decoded or attributed. Events made by
+/// hand (tests), the live analysis and the merge of several files pass this form; what a
+/// container start keeps is the compact `StoredEvent` (issue 9), which the analyzer makes
+/// from it, and which `AnalysisEventAdapter` (the only file that knows the decoder and the
+/// attribution) makes straight from a decoded event when one file is read.
 public struct AnalysisEvent: Sendable {
     public enum Kind: Sendable, Equatable {
         case unshare, setns, clone, mount, umount, pivotRoot
@@ -47,10 +50,9 @@ public struct AnalysisEvent: Sendable {
     public var namespaces: [(type: String, inode: UInt32)] = []
     /// The caller's network namespace after the call (0 unknown).
     public var netns: UInt32 = 0
-    /// The process's namespace inodes by type name, after the call (exec only: the entrypoint's view).
-    public var namespaceInodes: [String: UInt32] = [:]
-    /// The host's inode of each namespace type (exec only: to tell which are shared with the host).
-    public var hostInodes: [String: UInt32] = [:]
+    /// exec of a container's own program: the namespace types (names, sorted) whose inode is
+    /// the host's, i.e. what the entrypoint shares with the host.
+    public var sharedWithHost: [String] = []
 
     /// mount: source, target, fstype; umount / pivot_root / new API: the path argument in `target`.
     public var source: String?

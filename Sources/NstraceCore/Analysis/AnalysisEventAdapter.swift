@@ -23,7 +23,7 @@ public final class AnalysisEventAdapter {
     /// The last one asked for: events come in runs of one container.
     private var lastContainer: (record: ContainerRecord, json: [UInt8], value: AnalysisEvent.Container)?
 
-    private func container(_ r: ContainerRecord) -> AnalysisEvent.Container {
+    func container(_ r: ContainerRecord) -> AnalysisEvent.Container {
         // the record re-encodes its JSON whenever its identity, name or image changes: the
         // same record with the same encoding (one buffer, compared by address) is unchanged
         if let last = lastContainer, last.record === r, Self.same(last.json, r.json) { return last.value }
@@ -44,19 +44,6 @@ public final class AnalysisEventAdapter {
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
     }
 
-    /// comm Strings of recent processes, by pid (direct-mapped): one String per process, not per event.
-    private var comms = [(pid: UInt32, key: CommKey, text: String)?](repeating: nil, count: 256)
-
-    private func comm(_ ev: EventView) -> String {
-        let key = CommKey(ev.comm)
-        let slot = Int(ev.pid & 255)
-        if let c = comms[slot], c.pid == ev.pid, c.key == key { return c.text }
-        let text = Self.text(ev.comm)
-        comms[slot] = (ev.pid, key, text)
-        return text
-    }
-
-    private let formatter = TextFormatter(color: false, clock: WallClock(bootToRealtimeNs: 0, utcOffsetSeconds: 0))
     /// Root filesystems learnt from the stream (as `show` learns them), to name a bind's
     /// target as the container sees it (`in_container`).
     private let paths = PathKnowledge()
@@ -146,81 +133,95 @@ public final class AnalysisEventAdapter {
     /// The analysis value of one event (`record`: its container; `target`: the one setns entered).
     public func make(_ ev: EventView, kind: AnalysisEvent.Kind, record: ContainerRecord?, target: ContainerRecord?,
                      attribution: ContainerAttribution, detail: Bool = true) -> AnalysisEvent {
+        var arena = EventArena(capacity: 1024)
+        let stored = store(ev, kind: kind, record: record, attribution: attribution, into: &arena)
+        return AnalysisEvent(stored, in: arena, container: record.map(container), joined: target.map(container),
+                             detail: detail ? StoredEventDetail.string(stored, in: arena) : "")
+    }
+
+    /// The stored form of one event (`record`: its container), its variable bytes appended to
+    /// `arena`: integers and spans, no String (the detail line is formatted later, from the
+    /// raw record kept with it). Untrusted strings are stored text-escaped.
+    func store(_ ev: EventView, kind: AnalysisEvent.Kind, record: ContainerRecord?, attribution: ContainerAttribution,
+               into arena: inout EventArena) -> StoredEvent {
         // ts_ns is taken at the syscall's exit: the analysis times calls from their entry
         let entry = ev.tsNs >= ev.latencyNs ? ev.tsNs - ev.latencyNs : 0
-        var e = AnalysisEvent(kind: kind, name: Self.eventName(ev.type), tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid,
-                              tid: ev.tid, comm: comm(ev), errno: ev.errno,
-                              container: record.map(container), detail: "")
-        e.joined = target.map(container)
+        var e = StoredEvent(tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid, tid: ev.tid, kind: kind,
+                            name: arena.append(ev.type.staticName), comm: arena.appendText(ev.comm))
+        e.errno = ev.errno
+        e.attributed = record != nil
         e.netns = ev.ns(NamespaceSlot.net.index)
         e.isEngine = Self.isEngine(ev.comm)
         e.ppid = ev.ppid
+        func string(_ slot: Int) -> ByteSpan {
+            ev.stringIsNull(slot: slot) ? .absent : arena.appendText(ev.string(slot))
+        }
         switch ev.type {
         case .unshare, .clone, .clone3:
             e.namespaceFlags = ev.cloneFlags & NamespaceType.allCloneFlags
             if ev.hasNsBefore && !ev.failed {
+                // one entry per type, in slot order (pid_for_children's change is pid's)
+                let start = arena.count
+                var seen: UInt8 = 0
                 for slot in 0..<NamespaceSlot.count where ev.ns(slot) != ev.nsBefore(slot) && ev.ns(slot) != 0 {
-                    let type = Self.typeName(slot: slot)
-                    if !e.namespaces.contains(where: { $0.type == type }) { e.namespaces.append((type, ev.ns(slot))) }
+                    let type = NamespaceSlot.type(slot), bit = UInt8(1) << UInt8(type.rawValue)
+                    if seen & bit == 0 { seen |= bit; arena.appendNamespace(type, ev.ns(slot)) }
                 }
+                e.namespaces = ByteSpan(offset: UInt32(start), count: UInt32(arena.count - start))
             }
         case .setns:
             let call = ev.setns
             e.namespaceFlags = call.targetType
             if !call.viaPidfd, let t = NamespaceType(cloneFlag: call.targetType) {
-                e.namespaces = [(t.name, call.targetInode)]
+                let start = arena.count
+                arena.appendNamespace(t, call.targetInode)
+                e.namespaces = ByteSpan(offset: UInt32(start), count: UInt32(arena.count - start))
             }
         case .mount:
-            e.source = Self.string(ev, 0)
-            e.target = Self.string(ev, 1)
-            e.fstype = Self.string(ev, 2)
+            e.source = string(0)
+            e.target = string(1)
+            e.fstype = string(2)
             e.mountFlags = ev.mount.flags
             // binds (volumes), and whatever the recorder resolved (a /proc/self/fd/N target)
-            if !ev.failed, e.mountFlags & MountBits.bind != 0 || ev.resolvedBase(1) != nil {
-                e.resolvedTarget = inContainer(ev, slot: 1, record)
+            if !ev.failed, e.mountFlags & MountBits.bind != 0 || ev.resolvedBase(1) != nil,
+               let arg = PathArgument.forSlot(1, of: ev.type),
+               let inside = paths.rootfs.inside(ev, arg, resolved: ResolvedPath.of(ev, arg), container: record) {
+                // the target as the container sees it (the recorder's resolution of a
+                // /proc/self/fd/N, joined under the container's root filesystem)
+                e.resolvedTarget = inside.withUnsafeBytes { arena.appendText($0) }
             }
         case .umount:
-            e.target = Self.string(ev, 0)
+            e.target = string(0)
             e.mountFlags = ev.umount.flags
         case .pivotRoot:
-            e.target = Self.string(ev, 0)
-            e.source = Self.string(ev, 1)
+            e.target = string(0)
+            e.source = string(1)
         case .moveMount:
-            e.source = Self.string(ev, 0)
-            e.target = Self.string(ev, 1)
+            e.source = string(0)
+            e.target = string(1)
             e.mountFlags = ev.moveMount.flags
         case .openTree, .mountSetattr, .fsopen:
-            e.target = Self.string(ev, 0)
+            e.target = string(0)
         case .exec:
-            e.filename = Self.string(ev, 0)
-            ev.forEachArgument { a in e.argv.append(Self.text(a)) }
+            e.filename = string(0)
+            let start = arena.count
+            ev.forEachArgument { a in
+                _ = arena.appendText(a)
+                arena.append(byte: 0)
+            }
+            e.argv = ByteSpan(offset: UInt32(start), count: UInt32(arena.count - start))
             e.isRuntime = ev.exec.isRuntime
             // what the entrypoint shares with the host: only a container's own program can be it
             if !e.isRuntime && record != nil {
-                for slot in 0..<min(8, NamespaceSlot.count) {
-                    let type = Self.typeName(slot: slot)
-                    e.namespaceInodes[type] = ev.ns(slot)
-                    e.hostInodes[type] = attribution.hostNamespaces[slot]
+                for slot in 0..<min(8, NamespaceSlot.count) where ev.ns(slot) != 0 && ev.ns(slot) == attribution.hostNamespaces[slot] {
+                    e.sharedWithHost |= UInt8(1) << UInt8(NamespaceSlot.type(slot).rawValue)
                 }
             }
         default:
             break
         }
-        if detail {
-            var out = OutputBuffer(capacity: 512)
-            formatter.appendDetail(ev, into: &out)
-            e.detail = out.string
-        }
+        e.record = StoredEventDetail.store(ev, into: &arena)
         return e
-    }
-
-    /// Path argument `slot` as the container sees it (the recorder's resolution of a
-    /// `/proc/self/fd/N`, joined under the container's root filesystem), text-escaped; nil
-    /// when the trace does not tell.
-    private func inContainer(_ ev: EventView, slot: Int, _ record: ContainerRecord?) -> String? {
-        guard let arg = PathArgument.forSlot(slot, of: ev.type) else { return nil }
-        let inside = paths.rootfs.inside(ev, arg, resolved: ResolvedPath.of(ev, arg), container: record)
-        return inside.map { $0.withUnsafeBytes(Self.text) }
     }
 
     /// Names and images come from runtimes' APIs and the trace file: escaped like paths.
@@ -233,30 +234,10 @@ public final class AnalysisEventAdapter {
         return s.withUTF8 { text(UnsafeRawBufferPointer($0)) }
     }
 
-    /// The namespace type a slot holds (pid_for_children: pid).
-    static func typeName(slot: Int) -> String { typeNames[slot] }
-    private static let typeNames = (0..<NamespaceSlot.count).map { NamespaceSlot.type($0).name }
-
-    /// The call's name, made once per type (not per event).
-    static func eventName(_ type: EventType) -> String { eventNames[Int(type.rawValue)] }
-    private static let eventNames: [String] = {
-        var names = [String](repeating: "", count: Int(EventType.allCases.map(\.rawValue).max() ?? 0) + 1)
-        for t in EventType.allCases { names[Int(t.rawValue)] = t.name }
-        return names
-    }()
-
-    /// A string slot, text-escaped; nil when the pointer was NULL.
-    static func string(_ ev: EventView, _ slot: Int) -> String? {
-        if ev.stringIsNull(slot: slot) { return nil }
-        return text(ev.string(slot))
-    }
-
+    /// Untrusted bytes in the text-escaped form stored events keep (container names, tests).
     static func text(_ bytes: UnsafeRawBufferPointer) -> String {
-        var plain = true
-        for b in bytes where b < 0x20 || b >= 0x7F || b == 0x5C { plain = false; break }
-        if plain { return String(decoding: bytes, as: UTF8.self) }
-        var out = OutputBuffer(capacity: bytes.count * 4 + 4)
-        out.appendTextEscaped(bytes)
-        return out.string
+        var arena = EventArena()
+        let span = arena.appendText(bytes)
+        return arena.string(span) ?? ""
     }
 }

@@ -72,7 +72,7 @@ public struct ContainerStartup: Sendable {
     public var findings: [Finding]
     /// The events kept for the timeline (at most `StartupAnalyzer.maxEventsPerContainer`),
     /// with the phase each was put in (nil: after the start, or not part of a phase).
-    public var events: [AnalysisEvent]
+    public var events: StartupEvents
     public var eventPhases: [StartupPhase?]
     public var eventCount: Int
     /// Events beyond what was kept.

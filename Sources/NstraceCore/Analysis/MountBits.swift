@@ -20,19 +20,19 @@ enum MountBits {
 
     /// `proc`, `tmpfs`, `overlay`, … for a new filesystem; `bind`, `remount`, `propagation`,
     /// `move` for the other mount(2) uses; the call's name for umount and the new mount API.
-    static func kind(_ e: AnalysisEvent) -> String {
+    static func kind(_ e: StoredEvent, _ a: EventArena) -> String {
         switch e.kind {
         case .mount:
             let f = e.mountFlags
             if f & remount != 0 { return "remount" }
             if f & bind != 0 { return "bind" }
             if f & move != 0 { return "move" }
-            if let t = e.fstype, !t.isEmpty, t != "none", t != "bind" { return t }
+            if e.fstype.count > 0, !a.equals(e.fstype, "none"), !a.equals(e.fstype, "bind"), let t = a.string(e.fstype) { return t }
             if f & propagation != 0 { return "propagation" }
             return "other"
         case .umount: return "umount"
         case .pivotRoot: return "pivot_root"
-        default: return e.name
+        default: return a.string(e.name) ?? ""
         }
     }
 }
@@ -50,13 +50,13 @@ struct RuntimeInvocation {
                                            "spec", "ps", "pause", "resume", "update", "features", "events", "list"]
 
     /// nil unless the program is runc or crun (by its argv[0] or filename).
-    init?(_ e: AnalysisEvent) {
-        let argv0 = e.argv.first.map(Self.basename) ?? ""
-        let file = e.filename.map(Self.basename) ?? ""
+    init?(argv: [String], filename: String?) {
+        let argv0 = argv.first.map(Self.basename) ?? ""
+        let file = filename.map(Self.basename) ?? ""
         guard let rt = ["runc", "crun"].first(where: { argv0 == $0 || file == $0 }) else { return nil }
         runtime = rt
-        subcommand = Self.subcommand(e.argv)
-        let path = e.filename ?? ""
+        subcommand = Self.subcommand(argv)
+        let path = filename ?? ""
         isReexec = path.hasPrefix("/dev/fd/") || path.hasPrefix("/proc/self/") || path.hasPrefix("/memfd:")
     }
 

@@ -15,7 +15,9 @@ public final class StartupAnalyzer {
     private var builders: [String: StartupBuilder] = [:]
     private var order: [String] = []
     private var known: [String: AnalysisEvent.Container] = [:]
-    private var pending: [AnalysisEvent] = []
+    /// Engine events waiting, stored (their bytes in `pendingArena`, rewritten when they are).
+    private var pending: [StoredEvent] = []
+    private var pendingArena = EventArena()
     private var netnsOwner: [UInt32: StartupBuilder] = [:]
     private var pidOwner: [UInt32: StartupBuilder] = [:]
     /// The builder of the previous container event (most come in runs of one container).
@@ -85,40 +87,59 @@ public final class StartupAnalyzer {
     /// Counts `count` such events at once.
     public func skip(count: UInt64) { eventsRead &+= count }
 
+    /// An event made by hand (tests) or by the adapter's `make`: stored, then consumed.
     public func consume(_ e: AnalysisEvent) {
+        var arena = EventArena()
+        let stored = StoredEvent(e, into: &arena)
+        consume(stored, arena, container: e.container, joined: e.joined)
+    }
+
+    /// One event in stored form, its bytes in `a` (the caller's: what is kept is copied),
+    /// attributed to `container` (nil: not to one); `joined`: the container a setns entered.
+    func consume(_ e: StoredEvent, _ a: EventArena, container: AnalysisEvent.Container?, joined: AnalysisEvent.Container?) {
         eventsRead &+= 1
         if e.tsNs > currentLastTs { currentLastTs = e.tsNs; lastTs[file] = e.tsNs }
-        if !released.isEmpty, let c = e.container, released.contains(c.id) {
+        if !released.isEmpty, let c = container, released.contains(c.id) {
             // a process of a released container exec'ing is no new start; its runtime invoked anew is
-            guard e.kind == .exec, e.isRuntime, let s = RuntimeInvocation(e)?.subcommand, s == "create" || s == "run" else { return }
+            guard e.kind == .exec, e.isRuntime, let s = RuntimeInvocation(argv: a.arguments(e), filename: a.string(e.filename))?.subcommand,
+                  s == "create" || s == "run" else { return }
             released.remove(c.id)
         }
-        if let c = e.container {
+        if let c = container {
             let b = builder(for: c)
             if b.container != c { noteKnown(c) }
-            b.add(e)
+            b.add(e, a, container: c)
             claim(for: b)
             return
         }
-        if let j = e.joined, let b = builders[j.id] {
-            b.addJoin(e)
+        if let j = joined, let b = builders[j.id] {
+            b.addJoin(e, a)
             return
         }
-        if e.kind == .setns, let n = e.namespaces.first(where: { $0.type == "net" }), let b = netnsOwner[n.inode] {
-            b.addJoin(e)
+        if e.kind == .setns, let n = a.namespace(e, .net), let b = netnsOwner[n] {
+            b.addJoin(e, a)
             return
         }
-        if e.kind == .mount, let src = e.source, let pid = Self.netnsPid(src), let b = pidOwner[pid] {
-            b.addEngine(e, .network)
+        if e.kind == .mount, let src = a.string(e.source), let pid = Self.netnsPid(src), let b = pidOwner[pid] {
+            b.addEngine(e, a, .network)
             claim(for: b)
             return
         }
-        pending.append(e)
+        pending.append(e.copied(from: a, into: &pendingArena))
         if pending.count > Self.pendingLimit * 2 || (pending.first.map { e.tsNs > $0.tsNs + Self.pendingWindowNs } ?? false) {
             let cutoff = e.tsNs > Self.pendingWindowNs ? e.tsNs - Self.pendingWindowNs : 0
-            pending.removeAll { $0.tsNs < cutoff }
-            if pending.count > Self.pendingLimit { pending.removeFirst(pending.count - Self.pendingLimit) }
+            var rest = pending.filter { $0.tsNs >= cutoff }
+            if rest.count > Self.pendingLimit { rest.removeFirst(rest.count - Self.pendingLimit) }
+            keepPending(rest)
         }
+    }
+
+    /// Makes `rest` (events of `pending`) the pending events, their bytes copied into a new
+    /// arena: the bytes of those dropped or claimed go with the old one.
+    private func keepPending(_ rest: [StoredEvent]) {
+        var arena = EventArena(capacity: pendingArena.count)
+        pending = rest.map { $0.copied(from: pendingArena, into: &arena) }
+        pendingArena = arena
     }
 
     /// By name (else id), then id: one container known by a cut id and by its full id has
@@ -242,22 +263,25 @@ public final class StartupAnalyzer {
         if b.netns.count != b.claimedNetnsCount {
             b.claimedNetnsCount = b.netns.count
             for n in b.netns { netnsOwner[n] = b }
-            claimPending(for: b, as: .network) { e in
-                e.namespaces.contains { $0.type == "net" && b.netns.contains($0.inode) }
+            claimPending(for: b, as: .network) { e, a in
+                var mine = false
+                a.forEachNamespace(e) { type, inode in if type == .net && b.netns.contains(inode) { mine = true } }
+                return mine
             }
             // the engine pinning that netns: a bind of /proc/PID[/task/TID]/ns/net by the same process
-            let pinners = Set(b.events.filter { $0.container == nil && $0.kind == .unshare }.map(\.pid))
+            let pinners = Set(b.events.filter { !$0.attributed && $0.kind == .unshare }.map(\.pid))
             if !pinners.isEmpty {
-                claimPending(for: b, as: .network) { e in
-                    e.kind == .mount && pinners.contains(e.pid) && (e.source.map { $0.hasSuffix("/ns/net") } ?? false)
+                claimPending(for: b, as: .network) { e, a in
+                    e.kind == .mount && pinners.contains(e.pid) && a.hasSuffix(e.source, "/ns/net")
                 }
             }
         }
         if !b.claimedByID, b.invokedAt != nil {
             b.claimedByID = true
             let id = b.container.id
-            claimPending(for: b, as: .enginePreparation) { e in
-                e.target.map { Self.contains($0, id) } ?? false || e.source.map { Self.contains($0, id) } ?? false
+            claimPending(for: b, as: .enginePreparation) { e, a in
+                a.withBytes(e.target) { UTF8Search.contains($0, id) && !e.target.isAbsent }
+                    || a.withBytes(e.source) { UTF8Search.contains($0, id) && !e.source.isAbsent }
             }
         }
         if !b.claimedRootfs, let rootfs = b.rootfs {
@@ -265,8 +289,8 @@ public final class StartupAnalyzer {
             var layer = rootfs
             if layer.hasSuffix("/merged") { layer.removeLast("/merged".count) }
             guard layer.count > 1 else { return }
-            claimPending(for: b, as: .enginePreparation) { e in
-                for p in [e.target, e.source] {
+            claimPending(for: b, as: .enginePreparation) { e, a in
+                for p in [a.string(e.target), a.string(e.source)] {
                     guard let p else { continue }
                     if p == rootfs || p.hasPrefix(layer + "/") || p.hasPrefix(layer + "-init/") { return true }
                 }
@@ -275,16 +299,17 @@ public final class StartupAnalyzer {
         }
     }
 
-    private func claimPending(for b: StartupBuilder, as phase: StartupPhase, where match: (AnalysisEvent) -> Bool) {
+    private func claimPending(for b: StartupBuilder, as phase: StartupPhase, where match: (StoredEvent, EventArena) -> Bool) {
         guard !pending.isEmpty else { return }
-        var rest: [AnalysisEvent] = []
-        var claimed: [AnalysisEvent] = []
+        var rest: [StoredEvent] = []
+        var claimed: [StoredEvent] = []
         for e in pending {
-            if match(e) { claimed.append(e) } else { rest.append(e) }
+            if match(e, pendingArena) { claimed.append(e) } else { rest.append(e) }
         }
         guard !claimed.isEmpty else { return }
-        pending = rest
-        for e in claimed { b.addEngine(e, phase) }
+        let arena = pendingArena
+        keepPending(rest)
+        for e in claimed { b.addEngine(e, arena, phase) }
         claim(for: b)
     }
 

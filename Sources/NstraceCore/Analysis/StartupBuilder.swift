@@ -1,12 +1,18 @@
 /// The state of one container's start while the events stream by: which phase each event
 /// belongs to (rules in docs/analysis.md), the spans, the inventory. Memory is bounded per
 /// container (at most `maxEvents` events kept).
+///
+/// Events come in stored form (`StoredEvent`, its bytes in the caller's arena `a`); a kept
+/// one is copied into this start's own `arena`. The rules read its fields from the bytes:
+/// no String is made per event, only for what the inventory keeps (volumes, processes).
 final class StartupBuilder {
     var container: AnalysisEvent.Container
     let file: Int
     let maxEvents: Int
 
-    private(set) var events: [AnalysisEvent] = []
+    private(set) var events: [StoredEvent] = []
+    /// The kept events' bytes.
+    private(set) var arena = EventArena()
     private(set) var eventPhases: [StartupPhase?] = []
     /// How each kept event came in, to replay them into another builder (`merged`).
     enum Origin { case own, engine(StartupPhase), join }
@@ -41,7 +47,8 @@ final class StartupBuilder {
     private var namespacesAt: UInt64?
     private var firstWorkAfterInvoke: UInt64?
     private var createWorkEnd: UInt64 = 0
-    private var bootstrapTargets: Set<String> = []
+    /// The targets the runtime bound its own binary onto (one or two).
+    private var bootstrapTargets: [[UInt8]] = []
     private(set) var initPid: UInt32?
     /// Processes doing the engine's network work inside the start: docker's setkey hook.
     private var networkPids: Set<UInt32> = []
@@ -80,75 +87,75 @@ final class StartupBuilder {
 
     // MARK: routing
 
-    /// An event attributed to the container.
-    func add(_ e: AnalysisEvent) {
+    /// An event attributed to the container `c`.
+    func add(_ e: StoredEvent, _ a: EventArena, container c: AnalysisEvent.Container) {
         origin = .own
-        if let c = e.container { refresh(c) }
-        noteEngine(e)
-        if entryAt != nil { addLater(e); return }
+        refresh(c)
+        noteEngine(e, a)
+        if entryAt != nil { addLater(e, a); return }
         pids.insert(e.pid)
         switch e.kind {
-        case .exec: addExec(e)
-        case .mount, .umount, .mountAPI: addMount(e)
+        case .exec: addExec(e, a)
+        case .mount, .umount, .mountAPI: addMount(e, a)
         case .pivotRoot:
             pivotAt = e.tsNs
             initPid = e.pid
             mountsByKind["pivot_root", default: 0] += 1
-            record(e, .pivotRoot, createWork: true)
+            record(e, a, .pivotRoot, createWork: true)
         case .unshare, .clone:
-            guard !e.namespaces.isEmpty || e.namespaceFlags != 0 else { record(e, nil); return }
-            for ns in e.namespaces {
-                namespaces.append(.init(type: ns.type, inode: ns.inode, how: "created", pid: e.pid))
-                if ns.type == "net" { netns.insert(ns.inode) }
+            guard e.namespaces.count > 0 || e.namespaceFlags != 0 else { record(e, a, nil); return }
+            a.forEachNamespace(e) { type, inode in
+                namespaces.append(.init(type: StoredEvent.namespaceName(type), inode: inode, how: "created", pid: e.pid))
+                if type == .net { netns.insert(inode) }
             }
             if namespacesAt == nil { namespacesAt = e.tsNs }
             noteRuntimeWork(e.tsNs)
-            record(e, .namespaces, createWork: true)
+            record(e, a, .namespaces, createWork: true)
         case .setns:
-            if isEngineNetworkWork(e) {
+            if isEngineNetworkWork(e, a) {
                 // dockerd entering the new netns (and back out), its setkey hook configuring it:
                 // the network phase, not namespaces the runtime made or joined. Nothing is added
                 // to `netns`: the new one is there from its unshare, and the way back is the host's.
-                record(e, .network)
+                record(e, a, .network)
                 return
             }
             if invokedAt == nil {
-                record(e, .enginePreparation)
+                record(e, a, .enginePreparation)
                 return
             }
-            for ns in e.namespaces {
-                namespaces.append(.init(type: ns.type, inode: ns.inode, how: "joined", pid: e.pid))
-                if ns.type == "net" { netns.insert(ns.inode) }
+            a.forEachNamespace(e) { type, inode in
+                namespaces.append(.init(type: StoredEvent.namespaceName(type), inode: inode, how: "joined", pid: e.pid))
+                if type == .net { netns.insert(inode) }
             }
             noteRuntimeWork(e.tsNs)
-            record(e, .namespaces, createWork: true)
+            record(e, a, .namespaces, createWork: true)
         }
     }
 
     /// An engine or plugin event found to belong to this container (a host process).
-    func addEngine(_ e: AnalysisEvent, _ phase: StartupPhase) {
+    func addEngine(_ e: StoredEvent, _ a: EventArena, _ phase: StartupPhase) {
         origin = .engine(phase)
-        noteEngine(e)
-        if phase == .network, let n = e.namespaces.first(where: { $0.type == "net" }) { netns.insert(n.inode) }
+        noteEngine(e, a)
+        if phase == .network, let n = a.namespace(e, .net) { netns.insert(n) }
         // after the entrypoint's exec, the engine's work is no longer the start's (a later netns visit is a join)
-        if entryAt != nil { addLater(e); return }
-        if e.kind == .mount || e.kind == .umount || e.kind == .mountAPI { countMount(e) }
-        record(e, phase)
+        if entryAt != nil { addLater(e, a); return }
+        if e.kind == .mount || e.kind == .umount || e.kind == .mountAPI { countMount(e, a) }
+        record(e, a, phase)
     }
 
     /// A host process entering the container's namespaces.
-    func addJoin(_ e: AnalysisEvent) {
+    func addJoin(_ e: StoredEvent, _ a: EventArena) {
         origin = .join
-        if entryAt == nil, e.namespaces.contains(where: { $0.type == "net" }) {
-            record(e, .network)
+        if entryAt == nil, a.namespace(e, .net) != nil {
+            record(e, a, .network)
         } else {
-            addLater(e)
+            addLater(e, a)
         }
     }
 
-    private func addLater(_ e: AnalysisEvent) {
+    private func addLater(_ e: StoredEvent, _ a: EventArena) {
         if e.kind == .setns { laterJoins += 1 }
-        if e.kind == .exec, e.isRuntime, RuntimeInvocation.subcommand(e.argv) == "exec" { execSessions += 1 }
+        if e.kind == .exec, e.isRuntime, RuntimeInvocation.subcommand(a.arguments(e)) == "exec" { execSessions += 1 }
         eventCount += 1
     }
 
@@ -158,179 +165,177 @@ final class StartupBuilder {
         if c.runtime != container.runtime { container.runtime = c.runtime }
     }
 
-    private func addExec(_ e: AnalysisEvent) {
+    private func addExec(_ e: StoredEvent, _ a: EventArena) {
+        // (an exec's argv as Strings: a few per start)
+        let argv = a.arguments(e)
         // docker's prestart hook: dockerd re-executed to configure the network
-        if e.argv.first.map({ $0.hasSuffix("libnetwork-setkey") }) == true {
+        if argv.first.map({ $0.hasSuffix("libnetwork-setkey") }) == true {
             networkPids.insert(e.pid)
-            record(e, .network)
+            record(e, a, .network)
             return
         }
-        if e.isRuntime, let invocation = RuntimeInvocation(e) {
+        if e.isRuntime, let invocation = RuntimeInvocation(argv: argv, filename: a.string(e.filename)) {
             switch invocation.subcommand {
             case "create", "run":
                 if invokedAt == nil {
                     invokedAt = e.tsNs
-                    record(e, .runtimeInvoked)
+                    record(e, a, .runtimeInvoked)
                     return
                 }
             case "start":
                 if startExecAt == nil { startExecAt = e.tsNs }
-                record(e, .entrypoint)
+                record(e, a, .entrypoint)
                 return
             case "init":
                 noteRuntimeWork(e.tsNs)
-                record(e, .runtimeBootstrap)
+                record(e, a, .runtimeBootstrap)
                 return
             default:
                 break
             }
             if invocation.isReexec {
                 // the sealed copy re-executing itself: runc init, or crun's create / start
-                record(e, startExecAt != nil ? .entrypoint : .runtimeBootstrap)
+                record(e, a, startExecAt != nil ? .entrypoint : .runtimeBootstrap)
                 return
             }
-            record(e, invokedAt == nil ? .enginePreparation : nil)
+            record(e, a, invokedAt == nil ? .enginePreparation : nil)
             return
         }
         if e.isRuntime {
             // containerd-shim, conmon: the engine's side
-            record(e, invokedAt == nil ? .enginePreparation : nil)
+            record(e, a, invokedAt == nil ? .enginePreparation : nil)
             return
         }
         // without the create work (cut at start), the first program the container runs after `start`
         let isInit = initPid.map { $0 == e.pid } ?? (namespacesAt != nil || startExecAt != nil)
         if isInit && (namespacesAt != nil || pivotAt != nil || startExecAt != nil) {
             entryAt = e.tsNs
-            sharedWithHost = e.namespaceInodes.keys.sorted().filter { t in
-                guard let mine = e.namespaceInodes[t], let host = e.hostInodes[t] else { return false }
-                return mine != 0 && mine == host
-            }
-            record(e, .entrypoint)
+            sharedWithHost = StoredEvent.sharedNames(e.sharedWithHost)
+            record(e, a, .entrypoint)
             return
         }
-        record(e, invokedAt == nil ? .enginePreparation : nil)
+        record(e, a, invokedAt == nil ? .enginePreparation : nil)
     }
 
-    private func addMount(_ e: AnalysisEvent) {
-        countMount(e)
-        if isEngineNetworkWork(e) {
-            record(e, .network)
+    private func addMount(_ e: StoredEvent, _ a: EventArena) {
+        countMount(e, a)
+        if isEngineNetworkWork(e, a) {
+            record(e, a, .network)
             return
         }
-        if e.kind == .mount, e.source == "/proc/self/exe" {
-            if let t = e.target { bootstrapTargets.insert(t) }
-            record(e, startExecAt != nil ? .entrypoint : .runtimeBootstrap, createWork: startExecAt == nil)
+        if e.kind == .mount, a.equals(e.source, "/proc/self/exe") {
+            if !e.target.isAbsent { bootstrapTargets.append(a.withBytes(e.target) { Array($0) }) }
+            record(e, a, startExecAt != nil ? .entrypoint : .runtimeBootstrap, createWork: startExecAt == nil)
             noteRuntimeWork(e.tsNs)
             return
         }
-        if let t = e.target, bootstrapTargets.contains(t) {
-            record(e, startExecAt != nil ? .entrypoint : .runtimeBootstrap, createWork: startExecAt == nil)
+        if !e.target.isAbsent, a.withBytes(e.target, { t in bootstrapTargets.contains { $0.elementsEqual(t) } }) {
+            record(e, a, startExecAt != nil ? .entrypoint : .runtimeBootstrap, createWork: startExecAt == nil)
             return
         }
         if invokedAt == nil && namespacesAt == nil {
-            record(e, .enginePreparation)
+            record(e, a, .enginePreparation)
             return
         }
         if pivotAt != nil {
-            let tail = Self.isPivotTail(e)
-            record(e, tail ? .pivotRoot : .finishing, createWork: true)
+            let tail = Self.isPivotTail(e, a)
+            record(e, a, tail ? .pivotRoot : .finishing, createWork: true)
             if !tail, e.kind == .mount, e.mountFlags & MountBits.remount != 0, e.mountFlags & MountBits.readOnly != 0 {
-                markReadOnly(e)
+                markReadOnly(e, a)
             }
             return
         }
         if namespacesAt != nil {
             if initPid == nil { initPid = e.pid }
-            noteMountSetup(e)
-            record(e, .mountSetup, createWork: true)
+            noteMountSetup(e, a)
+            record(e, a, .mountSetup, createWork: true)
             return
         }
         noteRuntimeWork(e.tsNs)
-        record(e, .runtimeBootstrap, createWork: true)
+        record(e, a, .runtimeBootstrap, createWork: true)
     }
 
     /// An engine's (or its network hook's) setns into a network namespace, or its bind of a
     /// process's `/proc/PID/ns/net` (pinning the netns to a file), once the runtime is at work.
-    private func isEngineNetworkWork(_ e: AnalysisEvent) -> Bool {
+    private func isEngineNetworkWork(_ e: StoredEvent, _ a: EventArena) -> Bool {
         // "exe" is an engine comm only as docker's hook (known by its exec) or as a child of the
         // engine: runc's own re-executed copy is "exe" too, and its joins are the runtime's
         guard invokedAt != nil, e.isEngine, !e.isRuntime,
-              e.comm != "exe" || networkPids.contains(e.pid) || enginePids.contains(e.ppid) else { return false }
+              !a.equals(e.comm, "exe") || networkPids.contains(e.pid) || enginePids.contains(e.ppid) else { return false }
         switch e.kind {
         case .setns:
             return e.namespaceFlags == NamespaceType.net.cloneFlag
         case .mount:
-            guard e.mountFlags & MountBits.bind != 0, let src = e.source, src.hasPrefix("/proc/") else { return false }
-            return src.hasSuffix("/ns/net")
+            return e.mountFlags & MountBits.bind != 0 && a.hasPrefix(e.source, "/proc/") && a.hasSuffix(e.source, "/ns/net")
         default:
             return false
         }
     }
 
-    private func noteEngine(_ e: AnalysisEvent) {
-        if e.isEngine, e.comm != "exe" { enginePids.insert(e.pid) }
+    private func noteEngine(_ e: StoredEvent, _ a: EventArena) {
+        if e.isEngine, !a.equals(e.comm, "exe") { enginePids.insert(e.pid) }
     }
 
     /// After pivot_root: the old root made private or slave, then detached (`.` or `/`).
-    static func isPivotTail(_ e: AnalysisEvent) -> Bool {
-        guard let t = e.target, t == "." || t == "/" else { return false }
+    static func isPivotTail(_ e: StoredEvent, _ a: EventArena) -> Bool {
+        guard a.equals(e.target, ".") || a.equals(e.target, "/") else { return false }
         if e.kind == .umount { return true }
-        return e.kind == .mount && (e.source == nil || e.source == "") && e.mountFlags & MountBits.propagation != 0
+        return e.kind == .mount && e.source.count == 0 && e.mountFlags & MountBits.propagation != 0
             && e.mountFlags & (MountBits.bind | MountBits.remount) == 0
     }
 
-    private func noteMountSetup(_ e: AnalysisEvent) {
+    private func noteMountSetup(_ e: StoredEvent, _ a: EventArena) {
         guard e.kind == .mount, !e.failed else { return }
         let flags = e.mountFlags
         if flags & MountBits.shared != 0 { sharedPropagation.append(index(of: e)) }
-        if flags & MountBits.bind != 0, flags & MountBits.remount == 0, let src = e.source {
-            if rootfs == nil, src == e.target { rootfs = src; return }
-            if Self.isVolumeSource(src, containerID: container.id, rootfs: rootfs) {
+        if flags & MountBits.bind != 0, flags & MountBits.remount == 0, !e.source.isAbsent {
+            if rootfs == nil, a.equals(e.source, e.target) { rootfs = a.string(e.source); return }
+            if a.withBytes(e.source, { Self.isVolumeSource($0, containerID: container.id, rootfs: rootfs) }) {
                 // the target as the container sees it only when the trace says so (issue 8's in_container)
-                volumes.append(.init(source: src, target: e.resolvedTarget,
-                                     rawTarget: e.target ?? "", propagation: "inherited",
+                volumes.append(.init(source: a.string(e.source) ?? "", target: a.string(e.resolvedTarget),
+                                     rawTarget: a.string(e.target) ?? "", propagation: "inherited",
                                      readOnly: flags & MountBits.readOnly != 0, event: index(of: e)))
             }
             return
         }
         // a propagation change right after a volume's bind is that volume's propagation
         if flags & MountBits.propagation != 0, flags & (MountBits.bind | MountBits.remount) == 0,
-           let last = volumes.indices.last, Self.sameTarget(volumes[last], e), volumes[last].propagation == "inherited" {
+           let last = volumes.indices.last, Self.sameTarget(volumes[last], e, a), volumes[last].propagation == "inherited" {
             volumes[last].propagation = MountBits.propagationName(flags)
             if flags & MountBits.shared != 0 { sharedPropagation.append(index(of: e)) }
         }
-        if flags & MountBits.remount != 0, flags & MountBits.readOnly != 0 { markReadOnly(e) }
+        if flags & MountBits.remount != 0, flags & MountBits.readOnly != 0 { markReadOnly(e, a) }
     }
 
-    private func markReadOnly(_ e: AnalysisEvent) {
-        guard let i = volumes.lastIndex(where: { Self.sameTarget($0, e) }) else { return }
+    private func markReadOnly(_ e: StoredEvent, _ a: EventArena) {
+        guard let i = volumes.lastIndex(where: { Self.sameTarget($0, e, a) }) else { return }
         volumes[i].readOnly = true
     }
 
     /// A later call on a volume's mount: the same target as named, or as resolved (runc
     /// reopens the target, under another fd number, to remount it read-only).
-    static func sameTarget(_ v: ContainerStartup.Volume, _ e: AnalysisEvent) -> Bool {
-        if let t = e.target, v.rawTarget == t || v.target == t { return true }
-        if let r = e.resolvedTarget, v.target == r { return true }
-        return false
+    static func sameTarget(_ v: ContainerStartup.Volume, _ e: StoredEvent, _ a: EventArena) -> Bool {
+        if a.equals(e.target, v.rawTarget) { return true }
+        guard let vt = v.target else { return false }
+        return a.equals(e.target, vt) || a.equals(e.resolvedTarget, vt)
     }
 
     /// A bind from the host that the user asked for: not the runtime's own (the rootfs, its
     /// fds, /dev/null for masked paths, cgroup directories) nor the engine's files for this
     /// container (resolv.conf, hosts, hostname, .containerenv, shm: their paths hold its id).
-    static func isVolumeSource(_ src: String, containerID: String, rootfs: String?) -> Bool {
-        guard src.hasPrefix("/") else { return false }
-        if let rootfs, src.hasPrefix(rootfs), src.utf8.count == rootfs.utf8.count || src.utf8.dropFirst(rootfs.utf8.count).first == 0x2F {
+    static func isVolumeSource(_ src: UnsafeRawBufferPointer, containerID: String, rootfs: String?) -> Bool {
+        guard src.first == 0x2F else { return false }
+        if let rootfs, src.starts(with: rootfs.utf8), src.count == rootfs.utf8.count || src[rootfs.utf8.count] == 0x2F {
             return false
         }
-        if src.hasPrefix("/proc/") || src.hasPrefix("/dev/") || src.hasPrefix("/sys/") { return false }
-        if StartupAnalyzer.contains(src, containerID) { return false }
+        if src.starts(with: "/proc/".utf8) || src.starts(with: "/dev/".utf8) || src.starts(with: "/sys/".utf8) { return false }
+        if UTF8Search.contains(src, containerID) { return false }
         return true
     }
 
-    private func countMount(_ e: AnalysisEvent) {
+    private func countMount(_ e: StoredEvent, _ a: EventArena) {
         guard !e.failed else { return }
-        mountsByKind[MountBits.kind(e), default: 0] += 1
+        mountsByKind[MountBits.kind(e, a), default: 0] += 1
     }
 
     private func noteRuntimeWork(_ ts: UInt64) {
@@ -338,16 +343,16 @@ final class StartupBuilder {
     }
 
     /// The index `record` is about to give the event (valid only if it is kept).
-    private func index(of e: AnalysisEvent) -> Int { events.count }
+    private func index(of e: StoredEvent) -> Int { events.count }
 
     // MARK: spans
 
-    private func record(_ e: AnalysisEvent, _ phase: StartupPhase?, createWork: Bool = false) {
+    private func record(_ e: StoredEvent, _ a: EventArena, _ phase: StartupPhase?, createWork: Bool = false) {
         eventCount += 1
         var kept: Int?
         if events.count < maxEvents {
             kept = events.count
-            events.append(e)
+            events.append(e.copied(from: a, into: &arena))
             eventPhases.append(phase)
             origins.append(origin)
         } else {
@@ -365,8 +370,8 @@ final class StartupBuilder {
         spanSlots[slot]!.start = min(spanSlots[slot]!.start, e.tsNs)
         spanSlots[slot]!.end = max(spanSlots[slot]!.end, e.endNs)
         spanSlots[slot]!.count += 1
-        if !spanSlots[slot]!.processes.contains(where: { $0.pid == e.pid && $0.comm == e.comm }) && spanSlots[slot]!.processes.count < 32 {
-            spanSlots[slot]!.processes.append(ContainerStartup.Process(pid: e.pid, comm: e.comm))
+        if !spanSlots[slot]!.processes.contains(where: { $0.pid == e.pid && a.equals(e.comm, $0.comm) }) && spanSlots[slot]!.processes.count < 32 {
+            spanSlots[slot]!.processes.append(ContainerStartup.Process(pid: e.pid, comm: a.string(e.comm) ?? ""))
         }
         if e.latencyNs >= spanSlots[slot]!.longest.latency { spanSlots[slot]!.longest = (e.latencyNs, kept) }
     }
@@ -375,16 +380,15 @@ final class StartupBuilder {
     /// container seen under a cut id (a runtime's argv cut before its end) and its full id.
     static func merged(_ parts: [StartupBuilder], container: AnalysisEvent.Container, maxEvents: Int) -> StartupBuilder {
         let b = StartupBuilder(container: container, file: parts[0].file, maxEvents: maxEvents)
-        var all: [(AnalysisEvent, Origin)] = []
-        for p in parts { all += zip(p.events, p.origins).map { $0 } }
-        all.sort { $0.0.tsNs < $1.0.tsNs }
-        for (e, o) in all {
-            var e = e
-            if e.container != nil { e.container = container }
+        var all: [(event: StoredEvent, part: Int, origin: Origin)] = []
+        for (k, p) in parts.enumerated() { all += zip(p.events, p.origins).map { ($0, k, $1) } }
+        all.sort { $0.event.tsNs < $1.event.tsNs }
+        for (e, k, o) in all {
+            let a = parts[k].arena
             switch o {
-            case .own: b.add(e)
-            case .engine(let phase): b.addEngine(e, phase)
-            case .join: b.addJoin(e)
+            case .own: b.add(e, a, container: container)
+            case .engine(let phase): b.addEngine(e, a, phase)
+            case .join: b.addJoin(e, a)
             }
         }
         b.laterJoins = parts.map(\.laterJoins).reduce(0, +)
@@ -416,7 +420,7 @@ final class StartupBuilder {
         if let startExecAt, createWorkEnd > 0, createWorkEnd <= startExecAt {
             let pr = events.indices.filter { eventPhases[$0] == .entrypoint && events[$0].tsNs == startExecAt }
             phases.append(.init(phase: .createStartWait, startNs: createWorkEnd, endNs: startExecAt,
-                                processes: pr.map { .init(pid: events[$0].pid, comm: events[$0].comm) },
+                                processes: pr.map { .init(pid: events[$0].pid, comm: arena.string(events[$0].comm) ?? "") },
                                 eventCount: 0, longestEvent: nil))
         }
         phases.sort { $0.startNs != $1.startNs ? $0.startNs < $1.startNs : $0.phase < $1.phase }
@@ -439,7 +443,8 @@ final class StartupBuilder {
             container: container, file: file, startNs: start, endNs: entryAt, complete: reasons.isEmpty,
             incompleteReasons: reasons, phases: phases, namespaces: namespaces, sharedWithHost: sharedWithHost,
             mountsByKind: mountsByKind, volumes: volumes, failedCalls: failedCalls, failedCallCount: failedCallCount,
-            laterJoins: laterJoins, execSessions: execSessions, findings: [], events: events, eventPhases: eventPhases,
+            laterJoins: laterJoins, execSessions: execSessions, findings: [],
+            events: StartupEvents(arena: arena, stored: events), eventPhases: eventPhases,
             eventCount: eventCount, eventsDropped: eventsDropped, lostEvents: lossy ? lostTotal : 0)
         result.findings = StartupFindings.find(result, sharedPropagation: sharedPropagation, lossy: lossy)
         return result

@@ -88,7 +88,7 @@ public enum StartupJSONReport {
         }
     }
 
-    static func event(_ e: AnalysisEvent, _ s: ContainerStartup, _ j: JSONWriter) {
+    static func event(_ e: StartupEvent, _ s: ContainerStartup, _ j: JSONWriter) {
         j.object {
             j.key("offset_ns"); j.number(e.tsNs &- s.startNs)
             j.key("latency_ns"); j.number(e.latencyNs)

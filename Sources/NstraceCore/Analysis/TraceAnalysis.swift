@@ -63,7 +63,9 @@ final class TraceFileAnalysisSource {
 
     /// Reads the whole file straight into the analyzer (one file: no merging).
     func read(_ reader: TraceFileReader, into analyzer: StartupAnalyzer) throws(TraceAnalysis.FileError) {
-        let ownsNetns = analyzer.ownsNetns, keepsDetail = analyzer.keepsDetail(containerID:)
+        let ownsNetns = analyzer.ownsNetns
+        // each kept event is stored here first, then copied by the builder that keeps it
+        var scratch = EventArena(capacity: 4096)
         do {
             try reader.forEach { item in
                 switch item {
@@ -76,9 +78,11 @@ final class TraceFileAnalysisSource {
                     case .skipped, .hostJoin:
                         analyzer.skip(tsNs: ev.tsNs)
                     case .event:
-                        analyzer.consume(adapter.make(ev, kind: AnalysisEventAdapter.kind(ev.type), record: found.container,
-                                                      target: found.target, attribution: replay.attribution,
-                                                      detail: keepsDetail(found.container?.id)))
+                        scratch.removeAll()
+                        let e = adapter.store(ev, kind: AnalysisEventAdapter.kind(ev.type), record: found.container,
+                                              attribution: replay.attribution, into: &scratch)
+                        analyzer.consume(e, scratch, container: found.container.map(adapter.container),
+                                         joined: found.target.map(adapter.container))
                     }
                 }
             }

@@ -1,0 +1,107 @@
+/// Where a stored event's variable bytes are: an offset and a length in its `EventArena`.
+/// A stored event holds these instead of Strings, so that keeping, copying and dropping it
+/// touches no reference count and no allocator (issue 9: those were a third of `analyze`'s
+/// time on container starts).
+struct ByteSpan: Equatable, Sendable {
+    var offset: UInt32
+    var count: UInt32
+
+    /// No value (a NULL pointer in the call; an optional field left nil).
+    static let absent = ByteSpan(offset: .max, count: 0)
+    static let empty = ByteSpan(offset: 0, count: 0)
+
+    var isAbsent: Bool { offset == .max }
+}
+
+/// The variable bytes of stored events (text-escaped strings, argv, namespace lists, the raw
+/// record a detail line is formatted from), back to back in one growing array: one
+/// allocation amortised over many events instead of one String per field. An arena belongs to
+/// one owner (a container start's builder, a batch of events in flight); spans into it mean
+/// nothing in another arena (`StoredEvent.copied(from:into:)` moves an event between two).
+struct EventArena: Sendable {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    var count: Int { bytes.count }
+
+    /// Appends `raw` as it is.
+    mutating func append(_ raw: UnsafeRawBufferPointer) -> ByteSpan {
+        let span = ByteSpan(offset: UInt32(bytes.count), count: UInt32(raw.count))
+        bytes.append(contentsOf: raw)
+        return span
+    }
+
+    mutating func append(_ s: StaticString) -> ByteSpan {
+        s.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func append(byte: UInt8) { bytes.append(byte) }
+
+    mutating func append(_ s: String) -> ByteSpan {
+        var s = s
+        return s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends untrusted bytes in nstrace's text-escaped form (`OutputBuffer.appendTextEscaped`):
+    /// printable, lossless, and equal to the bytes themselves in the common case
+    /// (printable ASCII without a backslash), which is then a plain copy.
+    mutating func appendText(_ raw: UnsafeRawBufferPointer) -> ByteSpan {
+        var plain = true
+        for b in raw where b < 0x20 || b >= 0x7F || b == 0x5C { plain = false; break }
+        if plain { return append(raw) }
+        var out = OutputBuffer(capacity: raw.count * 4 + 4)
+        out.appendTextEscaped(raw)
+        return out.withUnsafeBytes { append($0) }
+    }
+
+    /// Appends a little-endian UInt32 (namespace lists), unaligned.
+    mutating func append(uint32 v: UInt32) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// The bytes of `span` (empty when absent), valid only inside `body`.
+    func withBytes<R>(_ span: ByteSpan, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try bytes.withUnsafeBytes { all in
+            guard !span.isAbsent else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+            return try body(UnsafeRawBufferPointer(rebasing: all[Int(span.offset) ..< Int(span.offset) + Int(span.count)]))
+        }
+    }
+
+    /// The little-endian UInt32 at byte `offset`.
+    func uint32(at offset: Int) -> UInt32 {
+        bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+    }
+
+    /// A String of `span`'s bytes (already text-escaped: valid UTF-8), nil when absent. Made
+    /// only when a report shows the field.
+    func string(_ span: ByteSpan) -> String? {
+        guard !span.isAbsent else { return nil }
+        return withBytes(span) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether `span` holds exactly `s` (absent never does): comparisons without making a String.
+    func equals(_ span: ByteSpan, _ s: String) -> Bool {
+        guard !span.isAbsent, Int(span.count) == s.utf8.count else { return false }
+        return withBytes(span) { $0.elementsEqual(s.utf8) }
+    }
+
+    /// Whether two spans hold the same bytes (absent never does).
+    func equals(_ x: ByteSpan, _ y: ByteSpan) -> Bool {
+        guard !x.isAbsent, !y.isAbsent, x.count == y.count else { return false }
+        return withBytes(x) { bx in withBytes(y) { by in bx.elementsEqual(by) } }
+    }
+
+    func hasPrefix(_ span: ByteSpan, _ s: String) -> Bool {
+        guard !span.isAbsent, Int(span.count) >= s.utf8.count else { return false }
+        return withBytes(span) { $0.starts(with: s.utf8) }
+    }
+
+    func hasSuffix(_ span: ByteSpan, _ s: String) -> Bool {
+        guard !span.isAbsent, Int(span.count) >= s.utf8.count else { return false }
+        return withBytes(span) { $0.suffix(s.utf8.count).elementsEqual(s.utf8) }
+    }
+
+    /// Forgets the content, keeps the memory (a scratch arena reused for every event).
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+}
