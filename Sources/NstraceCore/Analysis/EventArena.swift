@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where a stored event's variable bytes are: an offset and a length in its `EventArena`.
 /// A stored event holds these instead of Strings, so that keeping, copying and dropping it
 /// touches no reference count and no allocator (issue 9: those were a third of `analyze`'s
@@ -28,7 +32,8 @@ struct EventArena: Sendable {
     /// Appends `raw` as it is.
     mutating func append(_ raw: UnsafeRawBufferPointer) -> ByteSpan {
         let span = ByteSpan(offset: UInt32(bytes.count), count: UInt32(raw.count))
-        bytes.append(contentsOf: raw)
+        // as typed bytes: Array copies those with one memcpy (raw bytes, one at a time)
+        bytes.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
         return span
     }
 
@@ -57,13 +62,13 @@ struct EventArena: Sendable {
 
     /// Appends a little-endian UInt32 (namespace lists), unaligned.
     mutating func append(uint32 v: UInt32) {
-        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: v.littleEndian) { _ = append($0) }
     }
 
-    /// The bytes of `span` (empty when absent), valid only inside `body`.
+    /// The bytes of `span` (empty when absent or empty, wherever it points), valid only inside `body`.
     func withBytes<R>(_ span: ByteSpan, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { all in
-            guard !span.isAbsent else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+            guard !span.isAbsent, span.count > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
             return try body(UnsafeRawBufferPointer(rebasing: all[Int(span.offset) ..< Int(span.offset) + Int(span.count)]))
         }
     }
@@ -83,23 +88,30 @@ struct EventArena: Sendable {
     /// Whether `span` holds exactly `s` (absent never does): comparisons without making a String.
     func equals(_ span: ByteSpan, _ s: String) -> Bool {
         guard !span.isAbsent, Int(span.count) == s.utf8.count else { return false }
-        return withBytes(span) { $0.elementsEqual(s.utf8) }
+        return withBytes(span) { Self.same($0, s) }
+    }
+
+    /// `b` and `s`'s first `b.count` bytes compared with memcmp (String.utf8's iterator goes a
+    /// byte at a time through the string's representation).
+    private static func same(_ b: UnsafeRawBufferPointer, _ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { t in b.count <= t.count && (b.count == 0 || memcmp(b.baseAddress!, t.baseAddress!, b.count) == 0) }
     }
 
     /// Whether two spans hold the same bytes (absent never does).
     func equals(_ x: ByteSpan, _ y: ByteSpan) -> Bool {
         guard !x.isAbsent, !y.isAbsent, x.count == y.count else { return false }
-        return withBytes(x) { bx in withBytes(y) { by in bx.elementsEqual(by) } }
+        return withBytes(x) { bx in withBytes(y) { by in bx.count == 0 || memcmp(bx.baseAddress!, by.baseAddress!, bx.count) == 0 } }
     }
 
     func hasPrefix(_ span: ByteSpan, _ s: String) -> Bool {
         guard !span.isAbsent, Int(span.count) >= s.utf8.count else { return false }
-        return withBytes(span) { $0.starts(with: s.utf8) }
+        return withBytes(span) { Self.same(UnsafeRawBufferPointer(rebasing: $0.prefix(s.utf8.count)), s) }
     }
 
     func hasSuffix(_ span: ByteSpan, _ s: String) -> Bool {
         guard !span.isAbsent, Int(span.count) >= s.utf8.count else { return false }
-        return withBytes(span) { $0.suffix(s.utf8.count).elementsEqual(s.utf8) }
+        return withBytes(span) { Self.same(UnsafeRawBufferPointer(rebasing: $0.suffix(s.utf8.count)), s) }
     }
 
     /// Forgets the content, keeps the memory (a scratch arena reused for every event).

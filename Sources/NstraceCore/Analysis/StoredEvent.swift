@@ -65,15 +65,28 @@ struct StoredEvent: Sendable {
     static func namespaceName(_ t: NamespaceType) -> String { namespaceNames[t.rawValue] }
     private static let namespaceNames = NamespaceType.allCases.map(\.name)
 
-    /// The same event with its bytes appended to `arena` (from `old`, where its spans point).
+    /// The same event with its bytes appended to `arena` (from `old`, where its spans point):
+    /// the bytes from its first span to the end of its last in one copy, the spans moved by the
+    /// same distance. Wherever an event is stored (the adapter's `store`, `init(_:into:)`, this
+    /// function) its bytes are appended together: that range is its bytes and no other's.
     func copied(from old: EventArena, into arena: inout EventArena) -> StoredEvent {
-        var e = self
-        func move(_ span: ByteSpan) -> ByteSpan {
-            span.isAbsent ? span : old.withBytes(span) { arena.append($0) }
+        var lo = UInt32.max, hi: UInt32 = 0
+        func include(_ s: ByteSpan) {
+            guard !s.isAbsent && s.count > 0 else { return }
+            lo = min(lo, s.offset)
+            hi = max(hi, s.offset + s.count)
         }
+        include(name); include(comm); include(source); include(target); include(fstype); include(resolvedTarget)
+        include(filename); include(argv); include(namespaces); include(record); include(detailText)
+        var base: UInt32 = 0
+        if lo < hi { base = old.withBytes(ByteSpan(offset: lo, count: hi - lo)) { arena.append($0) }.offset } else { lo = 0 }
+        func move(_ s: ByteSpan) -> ByteSpan {
+            s.isAbsent ? s : s.count == 0 ? .empty : ByteSpan(offset: s.offset - lo + base, count: s.count)
+        }
+        var e = self
         e.name = move(name)
         e.comm = move(comm)
-        e.source = move(self.source)
+        e.source = move(source)
         e.target = move(target)
         e.fstype = move(fstype)
         e.resolvedTarget = move(resolvedTarget)
