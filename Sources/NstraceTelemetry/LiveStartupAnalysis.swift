@@ -32,10 +32,7 @@ final class LiveStartupAnalysis {
 
     /// Every attributed event, filtered or not (the ring-buffer loop's thread).
     func observe(_ ev: EventView, _ found: Attribution, attribution: ContainerAttribution) {
-        let adapted = adapter.adapt(ev, container: found.container, target: found.target, attribution: attribution,
-                                    ownsNetns: analyzer.ownsNetns, keepsDetail: { _ in false })
-        guard case .event(let e) = adapted else { analyzer.skip(count: 1); return }
-        analyzer.consume(e)
+        adapter.feed(ev, container: found.container, target: found.target, attribution: attribution, into: analyzer)
     }
 
     /// Between batches (the same thread): losses noted, finished starts into the histogram.

@@ -61,13 +61,27 @@ public final class AnalysisEventAdapter {
         case hostJoin(AnalysisEvent, netns: UInt32)
     }
 
+    /// Each kept event is stored here first, then copied by the builder that keeps it.
+    private var scratch = EventArena(capacity: 4096)
+
     /// Attributes `ev` (which attribution must see, every event in order) and feeds the analyzer.
     public func feed(_ ev: EventView, attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
-        switch adapt(ev, attribution: attribution, ownsNetns: analyzer.ownsNetns, keepsDetail: analyzer.keepsDetail(containerID:)) {
-        case .skipped: analyzer.skip(tsNs: ev.tsNs)
-        case .event(let e): analyzer.consume(e)
-        case .hostJoin(let e, let netns): if analyzer.ownsNetns(netns) { analyzer.consume(e) } else { analyzer.skip(tsNs: ev.tsNs) }
+        let found = attribution.attribute(ev)
+        feed(ev, container: found.container, target: found.target, attribution: attribution, into: analyzer)
+    }
+
+    /// The same for an event already attributed (live: the event pipeline did it): host noise
+    /// only counted, a kept event stored (no String made for it) and handed over.
+    public func feed(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
+                     attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
+        // (with `ownsNetns` given, a host join is decided here: never `.hostJoin`)
+        guard case .event = route(ev, container: record, target: target, ownsNetns: analyzer.ownsNetns) else {
+            analyzer.skip(tsNs: ev.tsNs)
+            return
         }
+        scratch.removeAll()
+        let e = store(ev, kind: Self.kind(ev.type), record: record, attribution: attribution, into: &scratch)
+        analyzer.consume(e, scratch, container: record.map(container), joined: target.map(container))
     }
 
     /// Attributes `ev` and makes its analysis value. `ownsNetns` nil: host joins that are not

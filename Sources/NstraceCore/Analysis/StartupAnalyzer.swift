@@ -62,21 +62,6 @@ public final class StartupAnalyzer {
         }
     }
 
-    /// Whether an event of this container is still kept with its detail (the adapter skips
-    /// formatting the ones that are only counted).
-    public func keepsDetail(containerID: String?) -> Bool {
-        guard let containerID else { return true }
-        let b: StartupBuilder
-        if let last = lastBuilder, last.container.id == containerID {
-            b = last
-        } else if let found = builders[containerID] {
-            b = found
-        } else {
-            return true
-        }
-        return b.events.count < Self.maxEventsPerContainer && !b.finished
-    }
-
     /// A network namespace some container start made or joined (a host process entering it is
     /// configuring that container's network).
     public func ownsNetns(_ inode: UInt32) -> Bool { inode != 0 && netnsOwner[inode] != nil }

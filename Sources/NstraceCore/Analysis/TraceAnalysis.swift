@@ -63,27 +63,13 @@ final class TraceFileAnalysisSource {
 
     /// Reads the whole file straight into the analyzer (one file: no merging).
     func read(_ reader: TraceFileReader, into analyzer: StartupAnalyzer) throws(TraceAnalysis.FileError) {
-        let ownsNetns = analyzer.ownsNetns
-        // each kept event is stored here first, then copied by the builder that keeps it
-        var scratch = EventArena(capacity: 4096)
         do {
             try reader.forEach { item in
                 switch item {
                 case .metadata(let m):
                     if let lost = apply(m) { analyzer.noteLost(total: lost) }
                 case .event(let ev):
-                    // decided first, built only when kept (most events are only counted)
-                    let found = replay.attribution.attribute(ev)
-                    switch adapter.route(ev, container: found.container, target: found.target, ownsNetns: ownsNetns) {
-                    case .skipped, .hostJoin:
-                        analyzer.skip(tsNs: ev.tsNs)
-                    case .event:
-                        scratch.removeAll()
-                        let e = adapter.store(ev, kind: AnalysisEventAdapter.kind(ev.type), record: found.container,
-                                              attribution: replay.attribution, into: &scratch)
-                        analyzer.consume(e, scratch, container: found.container.map(adapter.container),
-                                         joined: found.target.map(adapter.container))
-                    }
+                    adapter.feed(ev, attribution: replay.attribution, into: analyzer)
                 }
             }
         } catch {
