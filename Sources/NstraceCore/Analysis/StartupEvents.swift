@@ -13,6 +13,16 @@ public struct StartupEvents: RandomAccessCollection, Sendable {
     public var startIndex: Int { 0 }
     public var endIndex: Int { stored.count }
     public subscript(i: Int) -> StartupEvent { StartupEvent(stored: stored[i], arena: arena) }
+
+    /// Appends event `i`'s detail line (a report that shows every event's: no String each).
+    func appendDetail(_ i: Int, into out: inout OutputBuffer) {
+        let e = stored[i]
+        if e.record.isAbsent {
+            arena.withBytes(e.detailText) { out.append(bytes: $0) }
+        } else {
+            StoredEventDetail.append(e.record, in: arena, into: &out)
+        }
+    }
 }
 
 /// One kept event as a report reads it: numbers as stored, Strings made when asked for.

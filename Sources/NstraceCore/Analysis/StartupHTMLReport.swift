@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `nstrace analyze -o html`: one self-contained page (no network, no external script, no web
 /// font; a Content-Security-Policy forbids any fetch): the summary and percentile tables, then
 /// per container a section with its critical chain and inventory, and an SVG timeline with its
@@ -157,15 +161,31 @@ public enum StartupHTMLReport {
 
     // MARK: the data block
 
-    /// Strings once each (lane labels, call names, details repeat across starts).
+    /// Strings once each (lane labels, call names, details repeat across starts), looked up by
+    /// their bytes: a detail line is formatted into a reused buffer and becomes a String only
+    /// the first time it is seen (issue 9: one String per event was most of this report's time).
     struct StringTable {
-        var index: [String: Int] = [:]
+        /// By the hash of the bytes: the ids of the strings with that hash.
+        var index: [Int: [Int]] = [:]
         var strings: [String] = []
+
         mutating func id(_ s: String) -> Int {
-            if let i = index[s] { return i }
-            index[s] = strings.count
-            strings.append(s)
+            var s = s
+            return s.withUTF8 { id(bytes: UnsafeRawBufferPointer($0)) }
+        }
+
+        mutating func id(bytes: UnsafeRawBufferPointer) -> Int {
+            var h = Hasher()
+            h.combine(bytes: bytes)
+            let key = h.finalize()
+            for i in index[key] ?? [] where Self.same(&strings[i], bytes) { return i }
+            strings.append(String(decoding: bytes, as: UTF8.self))
+            index[key, default: []].append(strings.count - 1)
             return strings.count - 1
+        }
+
+        private static func same(_ s: inout String, _ b: UnsafeRawBufferPointer) -> Bool {
+            s.withUTF8 { $0.count == b.count && ($0.count == 0 || memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0) }
         }
     }
 
@@ -206,6 +226,7 @@ public enum StartupHTMLReport {
             }
             o.append("],\"e\":[")
             var previous = s.startNs
+            var line = OutputBuffer(capacity: 1024)
             for (n, i) in order.enumerated() {
                 let e = s.events[i]
                 if n > 0 { o.append(byte: 0x2C) }
@@ -215,7 +236,9 @@ public enum StartupHTMLReport {
                 o.appendDecimal(laneOf[ContainerStartup.Process(pid: e.pid, comm: e.comm)] ?? 0); o.append(byte: 0x2C)
                 o.appendDecimal(s.eventPhases[i]?.order ?? 10); o.append(byte: 0x2C)
                 o.appendDecimal(table.id(e.name)); o.append(byte: 0x2C)
-                o.appendDecimal(table.id(e.detail)); o.append(byte: 0x2C)
+                line.removeAll()
+                s.events.appendDetail(i, into: &line)
+                o.appendDecimal(line.withUnsafeBytes { table.id(bytes: $0) }); o.append(byte: 0x2C)
                 o.append(byte: e.failed ? 0x31 : 0x30)
             }
             o.append("]}")
