@@ -105,16 +105,20 @@ public enum StartupHTMLReport {
         o.append("</table>\n")
     }
 
-    /// The processes of a start's timeline, one lane each, in order of their first event.
-    static func lanes(_ s: ContainerStartup) -> (order: [Int], lanes: [ContainerStartup.Process], laneOf: [ContainerStartup.Process: Int]) {
+    /// The processes of a start's timeline, one lane each, in order of their first event; and
+    /// each event's lane (by its index in `s.events`).
+    static func lanes(_ s: ContainerStartup) -> (order: [Int], lanes: [ContainerStartup.Process], laneOfEvent: [Int]) {
         var lanes: [ContainerStartup.Process] = []
         var laneOf: [ContainerStartup.Process: Int] = [:]
-        let order = s.events.indices.sorted { s.events[$0].tsNs < s.events[$1].tsNs }
+        var laneOfEvent = [Int](repeating: 0, count: s.events.count)
+        let stored = s.events.stored
+        let order = stored.indices.sorted { stored[$0].tsNs < stored[$1].tsNs }
         for i in order {
-            let p = ContainerStartup.Process(pid: s.events[i].pid, comm: s.events[i].comm)
+            let p = ContainerStartup.Process(pid: stored[i].pid, comm: s.events[i].comm)
             if laneOf[p] == nil { laneOf[p] = lanes.count; lanes.append(p) }
+            laneOfEvent[i] = laneOf[p]!
         }
-        return (order, lanes, laneOf)
+        return (order, lanes, laneOfEvent)
     }
 
     static func section(_ s: ContainerStartup, index: Int, _ o: inout OutputBuffer) {
@@ -209,8 +213,8 @@ public enum StartupHTMLReport {
         o.append("],\"c\":[")
         for (k, s) in a.startups.enumerated() {
             if k > 0 { o.append(byte: 0x2C) }
-            let (order, lanes, laneOf) = lanes(s)
-            let end = max(s.endNs ?? 0, s.phases.map(\.endNs).max() ?? 0, s.events.map(\.endNs).max() ?? 0)
+            let (order, lanes, laneOfEvent) = lanes(s)
+            let end = max(s.endNs ?? 0, s.phases.map(\.endNs).max() ?? 0, s.events.stored.map(\.endNs).max() ?? 0)
             o.append("{\"n\":"); o.appendDecimal(max(1, end &- s.startNs)); o.append(",\"p\":[")
             for (i, p) in s.phases.enumerated() {
                 if i > 0 { o.append(byte: 0x2C) }
@@ -228,14 +232,14 @@ public enum StartupHTMLReport {
             var previous = s.startNs
             var line = OutputBuffer(capacity: 1024)
             for (n, i) in order.enumerated() {
-                let e = s.events[i]
+                let e = s.events.stored[i]
                 if n > 0 { o.append(byte: 0x2C) }
                 let ts = max(e.tsNs, previous)
                 o.appendDecimal(ts - previous); o.append(byte: 0x2C); previous = ts
                 o.appendDecimal(e.latencyNs); o.append(byte: 0x2C)
-                o.appendDecimal(laneOf[ContainerStartup.Process(pid: e.pid, comm: e.comm)] ?? 0); o.append(byte: 0x2C)
+                o.appendDecimal(laneOfEvent[i]); o.append(byte: 0x2C)
                 o.appendDecimal(s.eventPhases[i]?.order ?? 10); o.append(byte: 0x2C)
-                o.appendDecimal(table.id(e.name)); o.append(byte: 0x2C)
+                o.appendDecimal(s.events.arena.withBytes(e.name) { table.id(bytes: $0) }); o.append(byte: 0x2C)
                 line.removeAll()
                 s.events.appendDetail(i, into: &line)
                 o.appendDecimal(line.withUnsafeBytes { table.id(bytes: $0) }); o.append(byte: 0x2C)
