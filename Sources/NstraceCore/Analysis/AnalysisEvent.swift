@@ -1,9 +1,8 @@
-/// What the startup analysis needs to know of one event, as an owned value with Strings, so
-/// that the analysis does not depend on how events are decoded or attributed. Events made by
-/// hand (tests), the live analysis and the merge of several files pass this form; what a
-/// container start keeps is the compact `StoredEvent` (issue 9), which the analyzer makes
-/// from it, and which `AnalysisEventAdapter` (the only file that knows the decoder and the
-/// attribution) makes straight from a decoded event when one file is read.
+/// What the startup analysis needs to know of one event, as an owned value with Strings:
+/// the form of events made by hand (tests), which the analyzer stores (`StartupAnalyzer.consume`).
+/// What a container start keeps is the compact `StoredEvent` (issue 9), which
+/// `AnalysisEventAdapter` (the only file that knows the decoder and the attribution) makes
+/// straight from a decoded event, for one file, several merged, and the live analysis.
 public struct AnalysisEvent: Sendable {
     public enum Kind: Sendable, Equatable {
         case unshare, setns, clone, mount, umount, pivotRoot

@@ -1,5 +1,6 @@
-/// The one place that turns the decoder's events and the attribution's answers into
-/// `AnalysisEvent`s (porting the analysis to another event type touches this file only).
+/// The one place that turns the decoder's events and the attribution's answers into stored
+/// analysis events (`StoredEvent`; porting the analysis to another event type touches this
+/// file only).
 ///
 /// Untrusted strings (comm, paths, argv) are kept in nstrace's text-escaped form (bytes that
 /// are not printable UTF-8 as `\xNN`): lossless, printable, and each report escapes them
@@ -50,17 +51,6 @@ public final class AnalysisEventAdapter {
 
     public init() {}
 
-    /// What became of one event.
-    public enum Adapted {
-        /// Host noise (or cgroup bookkeeping): only counted.
-        case skipped
-        case event(AnalysisEvent)
-        /// A host process's setns into network namespace `netns`, not an engine's: it matters
-        /// only if a container start owns that netns, which the analyzer decides when it gets
-        /// there (a reader that runs ahead of the analyzer cannot ask it).
-        case hostJoin(AnalysisEvent, netns: UInt32)
-    }
-
     /// Each kept event is stored here first, then copied by the builder that keeps it.
     private var scratch = EventArena(capacity: 4096)
 
@@ -84,38 +74,37 @@ public final class AnalysisEventAdapter {
         analyzer.consume(e, scratch, container: record.map(container), joined: target.map(container))
     }
 
-    /// Attributes `ev` and makes its analysis value. `ownsNetns` nil: host joins that are not
-    /// an engine's come back as `.hostJoin` for the analyzer to decide; `keepsDetail`: whether
-    /// the container's events are still kept with their detail text.
-    public func adapt(_ ev: EventView, attribution: ContainerAttribution, ownsNetns: ((UInt32) -> Bool)?,
-                      keepsDetail: (String?) -> Bool) -> Adapted {
+    /// What the reader of one of several merged files hands over for one event: it runs
+    /// ahead of the analyzer, on its own thread (`MergedTraceAnalysis`), so a host process's
+    /// join of a network namespace is decided later, by the analyzer (`hostJoin`).
+    enum Taken {
+        /// Host noise (or cgroup bookkeeping): only counted.
+        case skipped
+        case event(StoredEvent, container: AnalysisEvent.Container?, joined: AnalysisEvent.Container?)
+        case hostJoin(StoredEvent, netns: UInt32)
+    }
+
+    /// Attributes `ev` and stores it, if kept, into `arena` (the batch it travels in): the
+    /// same stored event as `feed` makes, straight from the decoded record.
+    func take(_ ev: EventView, attribution: ContainerAttribution, into arena: inout EventArena) -> Taken {
         let found = attribution.attribute(ev)
-        return adapt(ev, container: found.container, target: found.target, attribution: attribution,
-                     ownsNetns: ownsNetns, keepsDetail: keepsDetail)
-    }
-
-    /// The same for an event already attributed (live: the event pipeline did it).
-    public func adapt(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
-                      attribution: ContainerAttribution, ownsNetns: ((UInt32) -> Bool)?,
-                      keepsDetail: (String?) -> Bool) -> Adapted {
-        let route = route(ev, container: record, target: target, ownsNetns: ownsNetns)
+        let route = route(ev, container: found.container, target: found.target, ownsNetns: nil)
         if case .skipped = route { return .skipped }
-        let e = make(ev, kind: Self.kind(ev.type), record: record, target: target, attribution: attribution,
-                     detail: keepsDetail(record?.id))
+        let e = store(ev, kind: Self.kind(ev.type), record: found.container, attribution: attribution, into: &arena)
         if case .hostJoin(let netns) = route { return .hostJoin(e, netns: netns) }
-        return .event(e)
+        return .event(e, container: found.container.map(container), joined: found.target.map(container))
     }
 
-    /// What becomes of one event, decided before anything is built (`Adapted` without the
-    /// event: host noise, most of a trace, costs no copy of an `AnalysisEvent`).
-    public enum Route {
+    /// What becomes of one event, decided before anything is stored (host noise, most of a
+    /// trace, costs no copy).
+    enum Route {
         case skipped
         case event
         case hostJoin(netns: UInt32)
     }
 
     /// Learns from the attributed event (every event, in order) and tells whether it is kept.
-    public func route(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
+    func route(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
                       ownsNetns: ((UInt32) -> Bool)?) -> Route {
         paths.learn(ev, record)
         if ev.type == .cgroupMkdir { return .skipped }
@@ -142,15 +131,6 @@ public final class AnalysisEventAdapter {
         case .exec: return .exec
         default: return .mountAPI
         }
-    }
-
-    /// The analysis value of one event (`record`: its container; `target`: the one setns entered).
-    public func make(_ ev: EventView, kind: AnalysisEvent.Kind, record: ContainerRecord?, target: ContainerRecord?,
-                     attribution: ContainerAttribution, detail: Bool = true) -> AnalysisEvent {
-        var arena = EventArena(capacity: 1024)
-        let stored = store(ev, kind: kind, record: record, attribution: attribution, into: &arena)
-        return AnalysisEvent(stored, in: arena, container: record.map(container), joined: target.map(container),
-                             detail: detail ? StoredEventDetail.string(stored, in: arena) : "")
     }
 
     /// The stored form of one event (`record`: its container), its variable bytes appended to

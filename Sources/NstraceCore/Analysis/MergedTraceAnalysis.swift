@@ -1,7 +1,8 @@
 
 /// Several trace files analysed as one timeline: a k-way merge by timestamp. Each file is read,
-/// attributed (from that file alone) and made analysis events on its own thread, which hands
-/// them over in batches through a bounded channel; the calling thread takes, from the files
+/// attributed (from that file alone) and its kept events stored (`StoredEvent`, as one file's
+/// are) on its own thread, which hands them over in batches (the events and the one arena
+/// their bytes are in) through a bounded channel; the calling thread takes, from the files
 /// whose next item is the earliest, one item at a time into the analyzer. Memory: a few
 /// batches per file, whatever the files' sizes.
 ///
@@ -13,8 +14,9 @@ enum MergedTraceAnalysis {
     static let batchesInFlight = 4
 
     enum Item: Sendable {
-        case event(AnalysisEvent, key: UInt64)
-        case hostJoin(AnalysisEvent, netns: UInt32, key: UInt64)
+        /// An event whose bytes are in its batch's arena.
+        case event(StoredEvent, container: AnalysisEvent.Container?, joined: AnalysisEvent.Container?, key: UInt64)
+        case hostJoin(StoredEvent, netns: UInt32, key: UInt64)
         case lost(total: UInt64, key: UInt64)
         /// The file's end: skipped events, known containers, trailer or cut, warnings.
         case end(skipped: UInt64, known: [AnalysisEvent.Container], trailerLost: UInt64?, cut: Bool, warnings: [String])
@@ -22,16 +24,29 @@ enum MergedTraceAnalysis {
 
         var key: UInt64 {
             switch self {
-            case .event(_, let k), .hostJoin(_, _, let k), .lost(_, let k), .failed(_, let k): return k
+            case .event(_, _, _, let k), .hostJoin(_, _, let k), .lost(_, let k), .failed(_, let k): return k
             case .end: return .max
             }
+        }
+    }
+
+    /// What one file's reader hands over at a time: items, and the bytes of their events.
+    struct Batch: Sendable {
+        var items: [Item] = []
+        var arena = EventArena()
+
+        init() {}
+
+        init(reserving: Int) {
+            items.reserveCapacity(reserving)
+            arena = EventArena(capacity: reserving * 512)
         }
     }
 
     /// `files` in the analyzer's file order (`beginFile` called for each). Returns the warnings.
     static func run(_ files: [(String, TraceFileReader)], into analyzer: StartupAnalyzer,
                     observe: ((Int, UInt64) -> Void)? = nil) throws(TraceAnalysis.FileError) -> [String] {
-        let channels = files.map { _ in BatchChannel<Item>(capacity: batchesInFlight) }
+        let channels = files.map { _ in BatchChannel<Batch>(capacity: batchesInFlight) }
         for (i, (name, reader)) in files.enumerated() {
             let channel = channels[i], box = UncheckedBox(reader)
             guard startDetachedThread(stackSize: 1 << 20, { produce(name: name, reader: box.value, into: channel) }) else {
@@ -47,12 +62,16 @@ enum MergedTraceAnalysis {
             for c in channels { c.waitProducerExit() }
         }
         var heads: [ArraySlice<Item>] = Array(repeating: [], count: files.count)
+        var arenas = Array(repeating: EventArena(), count: files.count)
         var done = Array(repeating: false, count: files.count)
         var warnings: [[String]] = Array(repeating: [], count: files.count)
         while true {
             var best = -1, bestKey = UInt64.max
             for i in heads.indices where !done[i] {
-                if heads[i].isEmpty { heads[i] = channels[i].take()[...] }
+                if heads[i].isEmpty, let batch = channels[i].take() {
+                    heads[i] = batch.items[...]
+                    arenas[i] = batch.arena
+                }
                 guard let k = heads[i].first?.key else { done[i] = true; continue } // its reader was stopped
                 if best < 0 || k < bestKey { best = i; bestKey = k }
             }
@@ -61,10 +80,14 @@ enum MergedTraceAnalysis {
             observe?(best, bestKey)
             analyzer.switchTo(file: best)
             switch item {
-            case .event(let e, _):
-                analyzer.consume(e)
+            case .event(let e, let container, let joined, _):
+                analyzer.consume(e, arenas[best], container: container, joined: joined)
             case .hostJoin(let e, let netns, _):
-                if analyzer.ownsNetns(netns) { analyzer.consume(e) } else { analyzer.skip(count: 1) }
+                if analyzer.ownsNetns(netns) {
+                    analyzer.consume(e, arenas[best], container: nil, joined: nil)
+                } else {
+                    analyzer.skip(count: 1)
+                }
             case .lost(let total, _):
                 analyzer.noteLost(total: total)
             case .end(let skipped, let known, let trailerLost, let cut, let w):
@@ -81,17 +104,17 @@ enum MergedTraceAnalysis {
     }
 
     /// The producer: one file, on its own thread.
-    private static func produce(name: String, reader: TraceFileReader, into channel: BatchChannel<Item>) {
+    private static func produce(name: String, reader: TraceFileReader, into channel: BatchChannel<Batch>) {
         defer { channel.producerExited() }
         let source = TraceFileAnalysisSource(name: name)
-        var batch: [Item] = []
-        batch.reserveCapacity(batchSize)
+        var batch = Batch(reserving: batchSize)
         var key: UInt64 = 0, skipped: UInt64 = 0
         func put(_ item: Item) throws {
-            batch.append(item)
-            if batch.count >= batchSize {
+            batch.items.append(item)
+            if batch.items.count >= batchSize {
+                // handed over whole (its arena with it): the next batch is a new one
                 guard channel.put(batch) else { throw Cancelled() }
-                batch.removeAll(keepingCapacity: true)
+                batch = Batch(reserving: batchSize)
             }
         }
         do {
@@ -101,9 +124,9 @@ enum MergedTraceAnalysis {
                     if let total = source.apply(m) { try put(.lost(total: total, key: key)) }
                 case .event(let ev):
                     if ev.tsNs > key { key = ev.tsNs }
-                    switch source.adapter.adapt(ev, attribution: source.replay.attribution, ownsNetns: nil, keepsDetail: { _ in true }) {
+                    switch source.adapter.take(ev, attribution: source.replay.attribution, into: &batch.arena) {
                     case .skipped: skipped &+= 1
-                    case .event(let e): try put(.event(e, key: key))
+                    case .event(let e, let container, let joined): try put(.event(e, container: container, joined: joined, key: key))
                     case .hostJoin(let e, let netns): try put(.hostJoin(e, netns: netns, key: key))
                     }
                 }
@@ -111,11 +134,11 @@ enum MergedTraceAnalysis {
         } catch is Cancelled {
             return
         } catch {
-            batch.append(.failed(source.fileError(error), key: key))
+            batch.items.append(.failed(source.fileError(error), key: key))
             _ = channel.put(batch)
             return
         }
-        batch.append(.end(skipped: skipped, known: source.knownContainers, trailerLost: reader.trailer?.lost.total,
+        batch.items.append(.end(skipped: skipped, known: source.knownContainers, trailerLost: reader.trailer?.lost.total,
                           cut: reader.wasCut, warnings: TraceFileAnalysisSource.warnings(of: reader, name: name)))
         _ = channel.put(batch)
     }
@@ -132,7 +155,7 @@ struct UncheckedBox<T>: @unchecked Sendable {
 /// A bounded queue of batches between one producer thread and one consumer thread.
 final class BatchChannel<T: Sendable>: @unchecked Sendable {
     private let condition = PosixCondition()
-    private var queue: [[T]] = []
+    private var queue: [T] = []
     private let capacity: Int
     private var cancelled = false
     private var exited = false
@@ -140,7 +163,7 @@ final class BatchChannel<T: Sendable>: @unchecked Sendable {
     init(capacity: Int) { self.capacity = capacity }
 
     /// Blocks while the queue is full; false when the consumer gave up.
-    func put(_ batch: [T]) -> Bool {
+    func put(_ batch: T) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while queue.count >= capacity && !cancelled { condition.wait() }
@@ -150,12 +173,12 @@ final class BatchChannel<T: Sendable>: @unchecked Sendable {
         return true
     }
 
-    /// Blocks until a batch comes; empty once the producer has exited and everything was taken.
-    func take() -> [T] {
+    /// Blocks until a batch comes; nil once the producer has exited and everything was taken.
+    func take() -> T? {
         condition.lock()
         defer { condition.unlock() }
         while queue.isEmpty && !exited { condition.wait() }
-        guard !queue.isEmpty else { return [] }
+        guard !queue.isEmpty else { return nil }
         condition.broadcast()
         return queue.removeFirst()
     }

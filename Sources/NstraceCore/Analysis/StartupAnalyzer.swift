@@ -72,7 +72,7 @@ public final class StartupAnalyzer {
     /// Counts `count` such events at once.
     public func skip(count: UInt64) { eventsRead &+= count }
 
-    /// An event made by hand (tests) or by the adapter's `make`: stored, then consumed.
+    /// An event made by hand (tests): stored, then consumed.
     public func consume(_ e: AnalysisEvent) {
         var arena = EventArena()
         let stored = StoredEvent(e, into: &arena)

@@ -65,6 +65,15 @@ struct StoredEvent: Sendable {
     static func namespaceName(_ t: NamespaceType) -> String { namespaceNames[t.rawValue] }
     private static let namespaceNames = NamespaceType.allCases.map(\.name)
 
+    /// The names of the namespace types in `mask` (bit `NamespaceType.rawValue`), sorted by
+    /// name (as the reports list what the entrypoint shares with the host).
+    static func sharedNames(_ mask: UInt8) -> [String] {
+        guard mask != 0 else { return [] }
+        return typesByName.filter { mask & (UInt8(1) << UInt8($0.rawValue)) != 0 }.map(\.name)
+    }
+
+    private static let typesByName = NamespaceType.allCases.sorted { $0.name < $1.name }
+
     /// The same event with its bytes appended to `arena` (from `old`, where its spans point):
     /// the bytes from its first span to the end of its last in one copy, the spans moved by the
     /// same distance. Wherever an event is stored (the adapter's `store`, `init(_:into:)`, this

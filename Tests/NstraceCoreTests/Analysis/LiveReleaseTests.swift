@@ -18,11 +18,7 @@ final class LiveReleaseTests: XCTestCase {
             case .metadata(let m):
                 if let lost = source.apply(m) { analyzer.noteLost(total: lost) }
             case .event(let ev):
-                switch source.adapter.adapt(ev, attribution: source.replay.attribution, ownsNetns: analyzer.ownsNetns,
-                                            keepsDetail: { _ in false }) {
-                case .event(let e): analyzer.consume(e)
-                default: analyzer.skip(count: 1)
-                }
+                source.adapter.feed(ev, attribution: source.replay.attribution, into: analyzer)
                 seen += 1
                 if seen % n == 0 { out += analyzer.releaseFinished(staleBeforeNs: 0) }
             }
@@ -61,10 +57,11 @@ final class LiveReleaseTests: XCTestCase {
                 if case .metadata(let m) = item { _ = source.apply(m) }
                 return
             }
-            if case .event(let e) = source.adapter.adapt(ev, attribution: source.replay.attribution, ownsNetns: nil, keepsDetail: { _ in false }) {
-                analyzer.consume(e)
-                consumed += 1
-            }
+            // attributed here, to count the container's events (each kept by the analyzer)
+            let found = source.replay.attribution.attribute(ev)
+            source.adapter.feed(ev, container: found.container, target: found.target,
+                                attribution: source.replay.attribution, into: analyzer)
+            if found.container != nil { consumed += 1 }
         }
         XCTAssertGreaterThan(consumed, 0)
         XCTAssertFalse(analyzer.finish().startups.isEmpty, "a start in progress is there")
