@@ -21,13 +21,17 @@ public final class AnalysisEventAdapter {
 
     /// Each container's value, escaped once (refreshed when its name or image changes).
     private var containers: [ObjectIdentifier: (name: String?, image: String?, runtime: ContainerRuntime, value: AnalysisEvent.Container)] = [:]
-    /// The last one asked for: events come in runs of one container.
-    private var lastContainer: (record: ContainerRecord, json: [UInt8], value: AnalysisEvent.Container)?
+    /// The last one asked for: events come in runs of one container. Three properties, not
+    /// an optional tuple: reading the tuple copied all of it (six references retained and
+    /// released) on every event (issue 9).
+    private var lastRecord: ContainerRecord?
+    private var lastJSON: [UInt8] = []
+    private var lastValue = AnalysisEvent.Container(id: "", runtime: "")
 
     func container(_ r: ContainerRecord) -> AnalysisEvent.Container {
         // the record re-encodes its JSON whenever its identity, name or image changes: the
         // same record with the same encoding (one buffer, compared by address) is unchanged
-        if let last = lastContainer, last.record === r, Self.same(last.json, r.json) { return last.value }
+        if lastRecord === r, Self.same(lastJSON, r.json) { return lastValue }
         let key = ObjectIdentifier(r)
         let value: AnalysisEvent.Container
         if let c = containers[key], c.name == r.name, c.image == r.image, c.runtime == r.identity.runtime {
@@ -36,7 +40,9 @@ public final class AnalysisEventAdapter {
             value = Self.container(r)
             containers[key] = (r.name, r.image, r.identity.runtime, value)
         }
-        lastContainer = (r, r.json, value)
+        lastRecord = r
+        lastJSON = r.json
+        lastValue = value
         return value
     }
 
@@ -179,10 +185,10 @@ public final class AnalysisEventAdapter {
             // binds (volumes), and whatever the recorder resolved (a /proc/self/fd/N target)
             if !ev.failed, e.mountFlags & MountBits.bind != 0 || ev.resolvedBase(1) != nil,
                let arg = PathArgument.forSlot(1, of: ev.type),
-               let inside = paths.rootfs.inside(ev, arg, resolved: ResolvedPath.of(ev, arg), container: record) {
+               let inside = paths.rootfs.withInside(ev, arg, container: record, { arena.appendText($0) }) {
                 // the target as the container sees it (the recorder's resolution of a
                 // /proc/self/fd/N, joined under the container's root filesystem)
-                e.resolvedTarget = inside.withUnsafeBytes { arena.appendText($0) }
+                e.resolvedTarget = inside
             }
         case .umount:
             e.target = string(0)

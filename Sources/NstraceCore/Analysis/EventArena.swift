@@ -18,22 +18,35 @@ struct ByteSpan: Equatable, Sendable {
 }
 
 /// The variable bytes of stored events (text-escaped strings, argv, namespace lists, the raw
-/// record a detail line is formatted from), back to back in one growing array: one
+/// record a detail line is formatted from), back to back in one growing allocation: one
 /// allocation amortised over many events instead of one String per field. An arena belongs to
 /// one owner (a container start's builder, a batch of events in flight); spans into it mean
 /// nothing in another arena (`StoredEvent.copied(from:into:)` moves an event between two).
+///
+/// A value: copies share the memory until one of them appends (copy on write).
 struct EventArena: Sendable {
-    private(set) var bytes: [UInt8] = []
+    private var storage: EventArenaStorage
 
-    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 0) { storage = EventArenaStorage(capacity: capacity) }
 
-    var count: Int { bytes.count }
+    var count: Int { storage.count }
 
-    /// Appends `raw` as it is.
+    /// Room for `n` more bytes in memory of this arena's own.
+    private mutating func reserve(_ n: Int) {
+        let unique = isKnownUniquelyReferenced(&storage)
+        if !unique || storage.capacity - storage.count < n {
+            storage = storage.copy(capacity: max(storage.count + n, unique ? storage.capacity * 2 : storage.capacity))
+        }
+    }
+
+    /// Appends `raw` as it is, with one memcpy (Array's append of a buffer went through a
+    /// generic copy costing several hundred instructions per call: issue 9).
     mutating func append(_ raw: UnsafeRawBufferPointer) -> ByteSpan {
-        let span = ByteSpan(offset: UInt32(bytes.count), count: UInt32(raw.count))
-        // as typed bytes: Array copies those with one memcpy (raw bytes, one at a time)
-        bytes.append(contentsOf: raw.assumingMemoryBound(to: UInt8.self))
+        let span = ByteSpan(offset: UInt32(storage.count), count: UInt32(raw.count))
+        guard raw.count > 0 else { return span }
+        reserve(raw.count)
+        (storage.base + storage.count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+        storage.count += raw.count
         return span
     }
 
@@ -41,7 +54,11 @@ struct EventArena: Sendable {
         s.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
     }
 
-    mutating func append(byte: UInt8) { bytes.append(byte) }
+    mutating func append(byte: UInt8) {
+        reserve(1)
+        storage.base.storeBytes(of: byte, toByteOffset: storage.count, as: UInt8.self)
+        storage.count += 1
+    }
 
     mutating func append(_ s: String) -> ByteSpan {
         var s = s
@@ -67,15 +84,19 @@ struct EventArena: Sendable {
 
     /// The bytes of `span` (empty when absent or empty, wherever it points), valid only inside `body`.
     func withBytes<R>(_ span: ByteSpan, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { all in
-            guard !span.isAbsent, span.count > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-            return try body(UnsafeRawBufferPointer(rebasing: all[Int(span.offset) ..< Int(span.offset) + Int(span.count)]))
+        guard !span.isAbsent, span.count > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        precondition(Int(span.offset) + Int(span.count) <= storage.count, "a span outside its arena")
+        return try withExtendedLifetime(storage) {
+            try body(UnsafeRawBufferPointer(start: storage.base + Int(span.offset), count: Int(span.count)))
         }
     }
 
     /// The little-endian UInt32 at byte `offset`.
     func uint32(at offset: Int) -> UInt32 {
-        bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+        precondition(offset >= 0 && offset + 4 <= storage.count, "a namespace entry outside its arena")
+        return withExtendedLifetime(storage) {
+            UInt32(littleEndian: UnsafeRawPointer(storage.base).loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        }
     }
 
     /// A String of `span`'s bytes (already text-escaped: valid UTF-8), nil when absent. Made
@@ -115,5 +136,34 @@ struct EventArena: Sendable {
     }
 
     /// Forgets the content, keeps the memory (a scratch arena reused for every event).
-    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+    mutating func removeAll() {
+        if isKnownUniquelyReferenced(&storage) {
+            storage.count = 0
+        } else {
+            storage = EventArenaStorage(capacity: storage.capacity)
+        }
+    }
+}
+
+/// An `EventArena`'s memory. Mutated only through an arena that holds the one reference
+/// (`isKnownUniquelyReferenced`), so that sharing it between threads is safe.
+final class EventArenaStorage: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    var count = 0
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(byteCount: self.capacity, alignment: 8)
+    }
+
+    deinit { base.deallocate() }
+
+    /// A new storage of `capacity` bytes holding these bytes.
+    func copy(capacity: Int) -> EventArenaStorage {
+        let other = EventArenaStorage(capacity: capacity)
+        other.base.copyMemory(from: base, byteCount: count)
+        other.count = count
+        return other
+    }
 }

@@ -20,19 +20,21 @@ enum MountBits {
 
     /// `proc`, `tmpfs`, `overlay`, … for a new filesystem; `bind`, `remount`, `propagation`,
     /// `move` for the other mount(2) uses; the call's name for umount and the new mount API.
-    static func kind(_ e: StoredEvent, _ a: EventArena) -> String {
+    /// Given to `body` as bytes (no String per mount: `MountKindCounts` counts them so).
+    static func withKind<R>(_ e: StoredEvent, _ a: EventArena, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        func named(_ s: StaticString) -> R { s.withUTF8Buffer { body(UnsafeRawBufferPointer($0)) } }
         switch e.kind {
         case .mount:
             let f = e.mountFlags
-            if f & remount != 0 { return "remount" }
-            if f & bind != 0 { return "bind" }
-            if f & move != 0 { return "move" }
-            if e.fstype.count > 0, !a.equals(e.fstype, "none"), !a.equals(e.fstype, "bind"), let t = a.string(e.fstype) { return t }
-            if f & propagation != 0 { return "propagation" }
-            return "other"
-        case .umount: return "umount"
-        case .pivotRoot: return "pivot_root"
-        default: return a.string(e.name) ?? ""
+            if f & remount != 0 { return named("remount") }
+            if f & bind != 0 { return named("bind") }
+            if f & move != 0 { return named("move") }
+            if e.fstype.count > 0, !a.equals(e.fstype, "none"), !a.equals(e.fstype, "bind") { return a.withBytes(e.fstype, body) }
+            if f & propagation != 0 { return named("propagation") }
+            return named("other")
+        case .umount: return named("umount")
+        case .pivotRoot: return named("pivot_root")
+        default: return a.withBytes(e.name, body)
         }
     }
 }

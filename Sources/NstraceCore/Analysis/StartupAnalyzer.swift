@@ -27,6 +27,8 @@ public final class StartupAnalyzer {
     static let releasedLimit = 16384
 
     private var file = 0
+    /// The latest timestamp of each file other than the current one, whose own is
+    /// `currentLastTs` (kept apart: a dictionary write per event cost a hash).
     private var lastTs: [Int: UInt64] = [:]
     private var currentLastTs: UInt64 = 0
     private var lossMark: [Int: UInt64] = [:]
@@ -40,6 +42,7 @@ public final class StartupAnalyzer {
 
     /// Events that follow belong to this file (several files are read one after another).
     public func beginFile(_ name: String) {
+        lastTs[file] = currentLastTs
         currentLastTs = 0
         fileNames.append(name)
         file = fileNames.count - 1
@@ -49,6 +52,7 @@ public final class StartupAnalyzer {
     /// merged by time come in turns.
     public func switchTo(file index: Int) {
         guard index != file else { return }
+        lastTs[file] = currentLastTs
         file = index
         currentLastTs = lastTs[index] ?? 0
     }
@@ -83,7 +87,7 @@ public final class StartupAnalyzer {
     /// attributed to `container` (nil: not to one); `joined`: the container a setns entered.
     func consume(_ e: StoredEvent, _ a: EventArena, container: AnalysisEvent.Container?, joined: AnalysisEvent.Container?) {
         eventsRead &+= 1
-        if e.tsNs > currentLastTs { currentLastTs = e.tsNs; lastTs[file] = e.tsNs }
+        if e.tsNs > currentLastTs { currentLastTs = e.tsNs }
         if !released.isEmpty, let c = container, released.contains(c.id) {
             // a process of a released container exec'ing is no new start; its runtime invoked anew is
             guard e.kind == .exec, e.isRuntime, let s = RuntimeInvocation(argv: a.arguments(e), filename: a.string(e.filename))?.subcommand,
@@ -140,7 +144,7 @@ public final class StartupAnalyzer {
     /// before it: the losses happened since the previous record, up to about a second later.
     public func noteLost(total: UInt64) {
         let previous = lostTotal[file] ?? 0
-        let now = lastTs[file] ?? 0
+        let now = currentLastTs
         if total > previous {
             lossWindows[file, default: []].append((lossMark[file] ?? 0, now &+ 1_000_000_000))
             lostTotal[file] = total

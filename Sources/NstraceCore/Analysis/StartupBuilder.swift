@@ -59,13 +59,17 @@ final class StartupBuilder {
     private(set) var netns: Set<UInt32> = []
     /// Host pids of the container's runtime processes (for /proc/PID/ns/net binds).
     private(set) var pids: Set<UInt32> = []
+    /// The pid last inserted into `pids`: a process makes its calls in runs, and the set's
+    /// insert hashes (issue 9: once per event was a measurable share of the builder's time).
+    private var lastPid: UInt32?
     /// The rootfs path the runtime bound onto itself, for matching the engine's overlay mounts.
     private(set) var rootfs: String?
 
     // inventory
     private(set) var namespaces: [ContainerStartup.Namespace] = []
     private(set) var sharedWithHost: [String] = []
-    private(set) var mountsByKind: [String: Int] = [:]
+    private var mountKinds = MountKindCounts()
+    var mountsByKind: [String: Int] { mountKinds.byKind }
     private(set) var volumes: [ContainerStartup.Volume] = []
     private(set) var failedCalls: [Int] = []
     private(set) var failedCallCount = 0
@@ -93,14 +97,17 @@ final class StartupBuilder {
         refresh(c)
         noteEngine(e, a)
         if entryAt != nil { addLater(e, a); return }
-        pids.insert(e.pid)
+        if e.pid != lastPid {
+            pids.insert(e.pid)
+            lastPid = e.pid
+        }
         switch e.kind {
         case .exec: addExec(e, a)
         case .mount, .umount, .mountAPI: addMount(e, a)
         case .pivotRoot:
             pivotAt = e.tsNs
             initPid = e.pid
-            mountsByKind["pivot_root", default: 0] += 1
+            mountKinds.add("pivot_root")
             record(e, a, .pivotRoot, createWork: true)
         case .unshare, .clone:
             guard e.namespaces.count > 0 || e.namespaceFlags != 0 else { record(e, a, nil); return }
@@ -335,7 +342,7 @@ final class StartupBuilder {
 
     private func countMount(_ e: StoredEvent, _ a: EventArena) {
         guard !e.failed else { return }
-        mountsByKind[MountBits.kind(e, a), default: 0] += 1
+        MountBits.withKind(e, a) { mountKinds.add($0) }
     }
 
     private func noteRuntimeWork(_ ts: UInt64) {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where each container's root filesystem lies on the host, learned from its runtime's calls,
 /// so that a path resolved on the host can be shown as the container sees it.
 ///
@@ -11,10 +15,32 @@ public final class ContainerRootfs {
     private var rootfs: [String: [UInt8]] = [:]
     /// Mount namespaces whose runtime made pivot_root into the container's root.
     private var pivoted: Set<UInt32> = []
+    /// The last container looked up by `withInside` and its root filesystem: events come in
+    /// runs of one container, and hashing its id (64 bytes) cost more than the rest.
+    private var cachedID: String?
+    private var cachedRootfs: [UInt8]?
 
     public init() {}
 
     public func rootfs(of id: String) -> [UInt8]? { rootfs[id] }
+
+    /// `rootfs(of:)` through the one-entry cache.
+    private func cachedRootfs(of id: String) -> [UInt8]? {
+        if id != cachedID {
+            cachedID = id
+            cachedRootfs = rootfs[id]
+        }
+        return cachedRootfs
+    }
+
+    private func setRootfs(_ path: [UInt8], of id: String) {
+        rootfs[id] = path
+        cachedID = nil
+        cachedRootfs = nil
+    }
+
+    /// Whether the mount namespace `inode` is a container's, pivoted into its root.
+    func isPivoted(_ inode: UInt32) -> Bool { pivoted.contains(inode) }
 
     /// A mount namespace created anew: whatever its inode meant before (a pivoted container's
     /// namespace, since gone) is over.
@@ -28,16 +54,17 @@ public final class ContainerRootfs {
         let mnt = ev.ns(NamespaceSlot.mnt.index)
         switch ev.type {
         case .mount:
-            // the first bind of an absolute path onto itself, before the pivot
-            guard ev.mount.flags & MountCall.bindFlag != 0, !pivoted.contains(mnt), rootfs[container.id] == nil,
-                  !ev.isTruncated(slot: 1), ev.stringLength(1) > 1, ev.string(1).first == 0x2F,
-                  ev.string(0).elementsEqual(ev.string(1)) else { return }
-            rootfs[container.id] = Array(ev.string(1))
+            // the first bind of an absolute path onto itself, before the pivot (the bytes
+            // compared before the set and the dictionary are hashed: most binds are not it)
+            guard ev.mount.flags & MountCall.bindFlag != 0, !ev.isTruncated(slot: 1), ev.stringLength(1) > 1,
+                  ev.string(1).first == 0x2F, ev.string(0).elementsEqual(ev.string(1)),
+                  !pivoted.contains(mnt), rootfs[container.id] == nil else { return }
+            setRootfs(Array(ev.string(1)), of: container.id)
         case .pivotRoot:
             if let arg = PathArgument.forSlot(0, of: .pivotRoot), let r = ResolvedPath.of(ev, arg), !r.truncated, !r.detached {
-                rootfs[container.id] = r.path
+                setRootfs(r.path, of: container.id)
             } else if ev.string(0).first == 0x2F, !ev.isTruncated(slot: 0) {
-                rootfs[container.id] = Array(ev.string(0))
+                setRootfs(Array(ev.string(0)), of: container.id)
             }
             pivoted.insert(mnt)
         default:
@@ -62,6 +89,53 @@ public final class ContainerRootfs {
         // after the pivot the task's root is the container's: what it names is inside
         if pivoted.contains(ev.ns(NamespaceSlot.mnt.index)), ev.type != .pivotRoot { return path.path }
         return nil
+    }
+}
+
+extension ContainerRootfs {
+    /// `inside` without allocating when the path needs no joining (an absolute argument, or
+    /// a descriptor the recorder resolved): the bytes are given to `body`, nil when the path
+    /// is not known to be inside the container (issue 9: the startup analysis asks this for
+    /// every bind, and the arrays `inside` makes were most of its cost).
+    func withInside<R>(_ ev: EventView, _ arg: PathArgument, container: ContainerRecord?,
+                       _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        guard let container else { return nil }
+        let raw = ev.string(arg.slot)
+        let path: UnsafeRawBufferPointer
+        if let base = ev.resolvedBase(arg.index) {
+            // relative to a resolved directory: joined, as `inside` does (rare)
+            guard raw.first == 0x2F else {
+                return inside(ev, arg, resolved: ResolvedPath.of(ev, arg), container: container).map { $0.withUnsafeBytes(body) }
+            }
+            let flags = ev.pathFlags(arg.index)
+            guard flags & (PathLayout.truncated | PathLayout.detached) == 0, !ev.isTruncated(slot: arg.slot) else { return nil }
+            path = base
+        } else {
+            guard raw.first == 0x2F, !ev.isTruncated(slot: arg.slot) else { return nil }
+            path = raw
+        }
+        // `ResolvedPath.inside(rootfs:)` on the bytes
+        if let root = cachedRootfs(of: container.id), !root.isEmpty {
+            let found: R?? = root.withUnsafeBytes { r in
+                let root = r.last == 0x2F ? UnsafeRawBufferPointer(rebasing: r.dropLast()) : r
+                if path.count == root.count && Self.startsWith(path, root) { return Optional(Self.slash(body)) }
+                guard path.count > root.count, Self.startsWith(path, root), path[root.count] == 0x2F else { return nil }
+                return Optional(body(UnsafeRawBufferPointer(rebasing: path[root.count...])))
+            }
+            if let found { return found }
+        }
+        // after the pivot the task's root is the container's: what it names is inside
+        if isPivoted(ev.ns(NamespaceSlot.mnt.index)), ev.type != .pivotRoot { return body(path) }
+        return nil
+    }
+
+    /// `path.starts(with: prefix)` by memcmp (the generic one goes a byte at a time).
+    private static func startsWith(_ path: UnsafeRawBufferPointer, _ prefix: UnsafeRawBufferPointer) -> Bool {
+        path.count >= prefix.count && (prefix.count == 0 || memcmp(path.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
+    }
+
+    private static func slash<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        ("/" as StaticString).withUTF8Buffer { body(UnsafeRawBufferPointer($0)) }
     }
 }
 
