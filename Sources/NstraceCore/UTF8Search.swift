@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Substring search on UTF-8 bytes. `String.contains(String)` goes through the string
 /// processing library (Character work, a searcher per call): many times slower on the paths
 /// and command lines every exec and mount is checked against.
@@ -28,6 +32,15 @@ enum UTF8Search {
                 i += 1
             }
             return false
+        }
+    }
+
+    /// Whether `bytes` begins with `prefix`'s bytes, by memcmp (`starts(with: prefix.utf8)`
+    /// goes a byte at a time through String.UTF8View's iterator).
+    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: String) -> Bool {
+        var p = prefix
+        return p.withUTF8 { pb in
+            pb.count == 0 || (bytes.count >= pb.count && memcmp(bytes.baseAddress!, pb.baseAddress!, pb.count) == 0)
         }
     }
 }

@@ -79,4 +79,33 @@ final class StoredEventTests: XCTestCase {
             XCTAssertEqual(a.namespace(s, .mnt), 4026532002)
         }
     }
+
+    /// `EventArena.isPlain` (eight bytes at a time) answers as the byte-by-byte rule does:
+    /// every byte value at every position of words and tails, next to printable neighbours
+    /// and next to bytes whose carry could disturb a word trick (0xFF, 0x00).
+    func testPlainTextCheckAgreesWithTheByteRule() {
+        func slow(_ b: [UInt8]) -> Bool { !b.contains { $0 < 0x20 || $0 >= 0x7F || $0 == 0x5C } }
+        var checked = 0
+        for fill: UInt8 in [0x61, 0x20, 0x7E, 0x5B, 0x5D] {
+            for length in [1, 7, 8, 9, 16, 19] {
+                for at in 0 ..< length {
+                    for value in 0 ... 255 {
+                        var b = [UInt8](repeating: fill, count: length)
+                        b[at] = UInt8(value)
+                        XCTAssertEqual(b.withUnsafeBytes { EventArena.isPlain($0) }, slow(b), "\(b)")
+                        if at + 1 < length {
+                            for neighbour: UInt8 in [0x00, 0xFF, 0x7F, 0x1F] {
+                                b[at + 1] = neighbour
+                                XCTAssertEqual(b.withUnsafeBytes { EventArena.isPlain($0) }, slow(b), "\(b)")
+                                b[at + 1] = fill
+                            }
+                        }
+                        checked += 1
+                    }
+                }
+            }
+        }
+        XCTAssertTrue([UInt8]().withUnsafeBytes { EventArena.isPlain($0) })
+        XCTAssertGreaterThan(checked, 10_000)
+    }
 }
