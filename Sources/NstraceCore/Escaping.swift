@@ -108,26 +108,26 @@ extension OutputBuffer {
     /// comment (`<!--`). JSON.parse reads the same string back.
     public mutating func appendJSONStringForHTMLScript(_ s: String) {
         var s = s
-        s.withUTF8 { bytes in
-            guard bytes.contains(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 }) else {
-                appendJSONString(UnsafeRawBufferPointer(bytes))
-                return
-            }
-            // in a JSON string these bytes only ever stand for themselves: replace them after
-            var json = OutputBuffer(capacity: bytes.count * 6 + 8)
-            json.appendJSONString(UnsafeRawBufferPointer(bytes))
-            for i in 0..<json.count {
-                switch json[i] {
-                case 0x3C: append("\\u003c")
-                case 0x3E: append("\\u003e")
-                case 0x26: append("\\u0026")
-                default: append(byte: json[i])
-                }
+        s.withUTF8 { appendJSONStringForHTMLScript(UnsafeRawBufferPointer($0)) }
+    }
+
+    public mutating func appendJSONStringForHTMLScript(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.contains(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 }) else {
+            appendJSONString(bytes)
+            return
+        }
+        // in a JSON string these bytes only ever stand for themselves: replace them after
+        var json = OutputBuffer(capacity: bytes.count * 6 + 8)
+        json.appendJSONString(bytes)
+        for i in 0..<json.count {
+            switch json[i] {
+            case 0x3C: append("\\u003c")
+            case 0x3E: append("\\u003e")
+            case 0x26: append("\\u0026")
+            default: append(byte: json[i])
             }
         }
     }
-
-
 
     /// Appends `bytes` for a terminal (see the type's documentation). With `quote`, also
     /// escapes `"` (for text inside double quotes).

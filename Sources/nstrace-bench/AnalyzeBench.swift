@@ -55,9 +55,13 @@ func partAnalyze(quick: Bool, keepIn dir: String? = nil) throws(BenchError) -> D
         let analysisCPU = Double(threadCPUNs() - c0) / 1e9
         // each format on its own, as `nstrace analyze -o FORMAT` makes one report
         var reportCPU: [Double] = []
-        for render in [StartupTextReport.render, StartupJSONReport.render, StartupHTMLReport.render] {
+        // into an OutputBuffer, as `nstrace analyze` writes it out
+        let renders: [(StartupAnalysis, inout OutputBuffer) -> Void] = [StartupTextReport.render, StartupJSONReport.render, StartupHTMLReport.render]
+        for render in renders {
             let r0 = threadCPUNs()
-            if render(analysis).utf8.isEmpty { throw BenchError("empty report") }
+            var out = OutputBuffer(capacity: 1 << 16)
+            render(analysis, &out)
+            if out.isEmpty { throw BenchError("empty report") }
             reportCPU.append(Double(threadCPUNs() - r0) / 1e9)
         }
         let rates = reportCPU.map { Double(count) / max(analysisCPU + $0, 1e-9) }
@@ -98,14 +102,14 @@ func runAnalyzeFile(_ args: [String]) -> Never {
             exit(1)
         }
         let c1 = threadCPUNs()
-        let report: String
+        var report = OutputBuffer(capacity: 1 << 16)
         switch format {
-        case "json": report = StartupJSONReport.render(analysis)
-        case "html": report = StartupHTMLReport.render(analysis)
-        default: report = StartupTextReport.render(analysis)
+        case "json": StartupJSONReport.render(analysis, into: &report)
+        case "html": StartupHTMLReport.render(analysis, into: &report)
+        default: StartupTextReport.render(analysis, into: &report)
         }
-        let bytes = report.utf8.count
-        if printReport { print(report, terminator: ""); continue }
+        let bytes = report.count
+        if printReport { try? report.flush(fd: 1); continue }
         let cpu = Double(threadCPUNs() - c0) / 1e9
         print("\(path): \(grouped(analysis.eventsRead)) events, \(analysis.startups.count) starts, \(format) report \(grouped(bytes)) bytes: "
               + "analysis \(fixed(Double(c1 - c0) / 1e9, 3)) CPU s, report \(fixed(Double(threadCPUNs() - c1) / 1e9, 3)) CPU s, "

@@ -49,11 +49,12 @@ struct AnalyzeCommand: ParsableCommand {
             Stderr.line("unknown container \(unknown.joined(separator: ", ")); known: " + AnalysisInput.knownList(analysis))
             throw ExitCode.failure
         }
-        let report: String
+        // the report is written into the buffer that goes out (no String of it)
+        var report = OutputBuffer(capacity: 1 << 16)
         switch output {
-        case .text: report = StartupTextReport.render(analysis)
-        case .json: report = StartupJSONReport.render(analysis)
-        case .html: report = StartupHTMLReport.render(analysis)
+        case .text: StartupTextReport.render(analysis, into: &report)
+        case .json: StartupJSONReport.render(analysis, into: &report)
+        case .html: StartupHTMLReport.render(analysis, into: &report)
         }
         try AnalysisInput.write(report, to: outFile, force: force, inputs: files)
     }
@@ -83,6 +84,11 @@ enum AnalysisInput {
     static func write(_ report: String, to outFile: String?, force: Bool, inputs: [String]) throws {
         var out = OutputBuffer(capacity: report.utf8.count + 16)
         out.append(Array(report.utf8))
+        try write(out, to: outFile, force: force, inputs: inputs)
+    }
+
+    static func write(_ report: consuming OutputBuffer, to outFile: String?, force: Bool, inputs: [String]) throws {
+        var out = report
         var file: SafeOutputFile?
         if let outFile, outFile != "-" {
             do {

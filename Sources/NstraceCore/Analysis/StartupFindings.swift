@@ -9,7 +9,8 @@ enum StartupFindings {
 
     static func find(_ s: ContainerStartup, sharedPropagation: [Int], lossy: Bool) -> [ContainerStartup.Finding] {
         var out: [ContainerStartup.Finding] = []
-        let entry = s.events.indices.filter { s.eventPhases[$0] == .entrypoint && s.events[$0].kind == .exec && s.events[$0].tsNs == s.endNs }
+        let stored = s.events.stored   // the numbers as stored: no StartupEvent per event
+        let entry = stored.indices.filter { s.eventPhases[$0] == .entrypoint && stored[$0].kind == .exec && stored[$0].tsNs == s.endNs }
         for t in s.sharedWithHost where isolating.contains(t) {
             out.append(.init(kind: "host_namespace_shared", severity: "warning",
                              message: "the container shares the host's \(t) namespace", events: entry, subject: t))
@@ -58,13 +59,25 @@ enum StartupFindings {
     }
 }
 
-/// Durations for people: 850µs, 12.3ms, 1.25s.
+/// Durations for people: 850µs, 12.3ms, 1.25s. Written as bytes into the reports' buffer
+/// (`append`); `format` is the same as a String, for messages.
 enum DurationText {
     static func format(_ ns: UInt64) -> String {
-        if ns < 1_000 { return "\(ns)ns" }
-        if ns < 1_000_000 { return fixed(Double(ns) / 1_000, ns < 10_000 ? 1 : 0) + "µs" }
-        if ns < 1_000_000_000 { return fixed(Double(ns) / 1_000_000, ns < 10_000_000 ? 2 : 1) + "ms" }
-        return fixed(Double(ns) / 1_000_000_000, 2) + "s"
+        var o = OutputBuffer(capacity: 32)
+        append(ns, into: &o)
+        return o.string
+    }
+
+    static func append(_ ns: UInt64, into o: inout OutputBuffer) {
+        if ns < 1_000 {
+            o.appendDecimal(ns); o.append("ns")
+        } else if ns < 1_000_000 {
+            appendFixed(Double(ns) / 1_000, ns < 10_000 ? 1 : 0, into: &o); o.append("µs")
+        } else if ns < 1_000_000_000 {
+            appendFixed(Double(ns) / 1_000_000, ns < 10_000_000 ? 2 : 1, into: &o); o.append("ms")
+        } else {
+            appendFixed(Double(ns) / 1_000_000_000, 2, into: &o); o.append("s")
+        }
     }
 
     static func signed(_ ns: Int64) -> String {
@@ -73,13 +86,27 @@ enum DurationText {
 
     /// `v` with `digits` decimals, without Foundation.
     static func fixed(_ v: Double, _ digits: Int) -> String {
+        var o = OutputBuffer(capacity: 32)
+        appendFixed(v, digits, into: &o)
+        return o.string
+    }
+
+    static func appendFixed(_ v: Double, _ digits: Int, into o: inout OutputBuffer) {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let r = (v * scale).rounded()
         let whole = Int64(r / scale)
-        guard digits > 0 else { return String(whole) }
-        var frac = String(Int64(r) - whole * Int64(scale))
-        while frac.count < digits { frac = "0" + frac }
-        return String(whole) + "." + frac
+        o.appendDecimal(whole)
+        guard digits > 0 else { return }
+        o.append(byte: 0x2E)
+        // the fraction's digits, zero-padded on the left to `digits`
+        let frac = Int64(r) - whole * Int64(scale)
+        if frac >= 0 {
+            o.appendZeroPadded(UInt64(frac), digits: max(digits, OutputBuffer.decimalDigits(UInt64(frac))))
+        } else {   // only for a negative v: "-5" padded as a String was
+            let text = String(frac)
+            for _ in text.utf8.count ..< max(digits, text.utf8.count) { o.append(byte: 0x30) }
+            o.append(utf8: text)
+        }
     }
 }

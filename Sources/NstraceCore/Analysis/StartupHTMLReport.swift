@@ -36,6 +36,12 @@ public enum StartupHTMLReport {
 
     public static func render(_ a: StartupAnalysis) -> String {
         var o = OutputBuffer(capacity: 1 << 16)
+        render(a, into: &o)
+        return o.string
+    }
+
+    /// Appends the page to `o` (what `nstrace analyze -o html` writes out).
+    public static func render(_ a: StartupAnalysis, into o: inout OutputBuffer) {
         o.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n")
         o.append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n")
         o.append("<title>nstrace analyze</title>\n<style>\n")
@@ -52,7 +58,7 @@ public enum StartupHTMLReport {
         o.append("</p>\n")
         if a.startups.isEmpty {
             o.append("<p id=\"no-start\">No container start in the trace.</p>\n</body></html>\n")
-            return o.string
+            return
         }
         o.append("<p class=\"legend\">")
         for p in StartupPhase.allCases {
@@ -61,13 +67,14 @@ public enum StartupHTMLReport {
         o.append("</p>\n<noscript><p>The timelines are drawn by this page's own script (it fetches nothing): allow JavaScript to see them.</p></noscript>\n")
         summaryTable(a, &o)
         percentileTable(StartupStatistics(a.startups), &o)
-        for (i, s) in a.startups.enumerated() { section(s, index: i, &o) }
+        // each start's lanes once: the section needs their count (its height), the data block the rest
+        let timelines = a.startups.map(Timeline.init)
+        for i in a.startups.indices { section(a.startups[i], index: i, lanes: timelines[i].lanes.count, &o) }
         o.append("<script type=\"application/json\" id=\"nstrace-data\">")
-        data(a, &o)
+        data(a, timelines, &o)
         o.append("</script>\n<script>\n")
         o.append(script)
         o.append("</script>\n</body></html>\n")
-        return o.string
     }
 
     static func summaryTable(_ a: StartupAnalysis, _ o: inout OutputBuffer) {
@@ -79,10 +86,13 @@ public enum StartupHTMLReport {
             o.append("<tr><td class=\"l\"><a href=\"#c"); o.appendDecimal(i); o.append("\">"); o.appendHTMLEscaped(s.label)
             o.append("</a></td><td class=\"l\">"); o.appendHTMLEscaped(s.container.runtime)
             o.append("</td><td class=\"l\">"); o.appendHTMLEscaped(s.container.image ?? "-"); o.append("</td><td>")
-            if let t = s.totalNs { o.appendHTMLEscaped(DurationText.format(t)) } else { o.append("<span class=\"incomplete\">incomplete</span>") }
+            // durations are digits, '.' and a unit: nothing to escape
+            if let t = s.totalNs { o.appendDuration(t) } else { o.append("<span class=\"incomplete\">incomplete</span>") }
             o.append("</td>")
             for p in phases {
-                o.append("<td>"); o.appendHTMLEscaped(s.phase(p).map { DurationText.format($0.durationNs) } ?? "-"); o.append("</td>")
+                o.append("<td>")
+                if let phase = s.phase(p) { o.appendDuration(phase.durationNs) } else { o.append("-") }
+                o.append("</td>")
             }
             o.append("</tr>\n")
         }
@@ -96,100 +106,176 @@ public enum StartupHTMLReport {
             if let t = g.total { rows.append(("total", t)) }
             for (p, s) in g.phases { rows.append((p.title, s)) }
             for (name, s) in rows {
-                o.append("<tr><td class=\"l\">"); o.appendHTMLEscaped(g.by + " " + g.key); o.append("</td><td class=\"l\">")
+                o.append("<tr><td class=\"l\">"); o.appendHTMLEscaped(g.by); o.append(" "); o.appendHTMLEscaped(g.key); o.append("</td><td class=\"l\">")
                 o.appendHTMLEscaped(name); o.append("</td><td>"); o.appendDecimal(s.count); o.append("</td>")
-                for v in [s.p50, s.p90, s.p99, s.max] { o.append("<td>"); o.appendHTMLEscaped(DurationText.format(v)); o.append("</td>") }
+                for v in [s.p50, s.p90, s.p99, s.max] { o.append("<td>"); o.appendDuration(v); o.append("</td>") }
                 o.append("</tr>\n")
             }
         }
         o.append("</table>\n")
     }
 
-    /// The processes of a start's timeline, one lane each, in order of their first event; and
-    /// each event's lane (by its index in `s.events`).
-    static func lanes(_ s: ContainerStartup) -> (order: [Int], lanes: [ContainerStartup.Process], laneOfEvent: [Int]) {
-        var lanes: [ContainerStartup.Process] = []
-        var laneOf: [ContainerStartup.Process: Int] = [:]
-        var laneOfEvent = [Int](repeating: 0, count: s.events.count)
-        let stored = s.events.stored
-        let order = stored.indices.sorted { stored[$0].tsNs < stored[$1].tsNs }
-        for i in order {
-            let p = ContainerStartup.Process(pid: stored[i].pid, comm: s.events[i].comm)
-            if laneOf[p] == nil { laneOf[p] = lanes.count; lanes.append(p) }
-            laneOfEvent[i] = laneOf[p]!
+    /// A start's timeline: its events in time order, and the processes that made them, one
+    /// lane each in order of their first event (a process is its pid and comm: an exec that
+    /// changes the comm starts another lane). Made once per start, from the stored events.
+    struct Timeline {
+        /// Indexes into the start's events, in time order.
+        var order: [Int]
+        /// Each lane's pid, and its comm (the span of its first event's).
+        var lanes: [(pid: UInt32, comm: ByteSpan)] = []
+        /// Each event's lane, by its index in the start's events.
+        var laneOfEvent: [Int]
+
+        init(_ s: ContainerStartup) {
+            let stored = s.events.stored
+            order = stored.indices.sorted { stored[$0].tsNs < stored[$1].tsNs }
+            laneOfEvent = [Int](repeating: 0, count: stored.count)
+            for i in order {
+                let e = stored[i]
+                // a start has a few lanes: a linear search, comms compared by their bytes
+                var lane = lanes.count
+                for k in lanes.indices where lanes[k].pid == e.pid && Self.same(lanes[k].comm, e.comm, in: s.events.arena) {
+                    lane = k
+                    break
+                }
+                if lane == lanes.count { lanes.append((e.pid, e.comm)) }
+                laneOfEvent[i] = lane
+            }
         }
-        return (order, lanes, laneOfEvent)
+
+        /// Whether two spans hold the same bytes (an absent comm reads as empty, as
+        /// `StartupEvent.comm` reads it).
+        static func same(_ x: ByteSpan, _ y: ByteSpan, in arena: EventArena) -> Bool {
+            arena.withBytes(x) { bx in
+                arena.withBytes(y) { by in bx.count == by.count && (bx.count == 0 || memcmp(bx.baseAddress!, by.baseAddress!, bx.count) == 0) }
+            }
+        }
     }
 
-    static func section(_ s: ContainerStartup, index: Int, _ o: inout OutputBuffer) {
+    static func section(_ s: ContainerStartup, index: Int, lanes: Int, _ o: inout OutputBuffer) {
         o.append("<section class=\"container\" id=\"c"); o.appendDecimal(index); o.append("\" data-i=\"")
         o.appendDecimal(index); o.append("\"><h2 class=\"name\">")
         o.appendHTMLEscaped(s.label); o.append("</h2>\n<p>")
-        o.appendHTMLEscaped("\(s.container.runtime), image \(s.container.image ?? "-"), id \(s.container.id). ")
+        o.appendHTMLEscaped(s.container.runtime); o.append(", image "); o.appendHTMLEscaped(s.container.image ?? "-")
+        o.append(", id "); o.appendHTMLEscaped(s.container.id); o.append(". ")
         if let t = s.totalNs {
-            o.appendHTMLEscaped("Total \(DurationText.format(t)) from the first event of the start to the entrypoint's exec.")
+            o.append("Total "); o.appendDuration(t); o.appendHTMLEscaped(" from the first event of the start to the entrypoint's exec.")
         } else {
-            o.append("<span class=\"incomplete\">Incomplete: "); o.appendHTMLEscaped(s.incompleteReasons.joined(separator: "; ")); o.append("</span>")
+            o.append("<span class=\"incomplete\">Incomplete: ")
+            o.appendJoined(s.incompleteReasons, "; ") { $0.appendHTMLEscaped($1) }
+            o.append("</span>")
         }
         o.append("</p>\n")
         // the timeline's place, at its final height (no jump when it is drawn)
-        let rows = s.phases.count + Set(s.events.map { ContainerStartup.Process(pid: $0.pid, comm: $0.comm) }).count + 2
+        let rows = s.phases.count + lanes + 2
         o.append("<div class=\"tl\" style=\"height:"); o.appendDecimal(rows * rowHeight + 4); o.append("px\"></div>\n")
         let chain = s.criticalChain.links
         if !chain.isEmpty {
             o.append("<b>critical chain</b> (each waited for the one before):<ol class=\"chain\">")
             for (i, l) in chain.enumerated() {
-                o.append("<li>")
-                var text = "\(l.phase.title) @\(DurationText.format(l.startNs &- s.startNs)) +\(DurationText.format(l.durationNs))"
-                if i > 0, l.waitNs > 0 { text += ", waited \(DurationText.format(l.waitNs))" }
-                o.appendHTMLEscaped(text); o.append("</li>")
+                o.append("<li>"); o.appendHTMLEscaped(l.phase.title)
+                o.append(" @"); o.appendDuration(l.startNs &- s.startNs); o.append(" +"); o.appendDuration(l.durationNs)
+                if i > 0, l.waitNs > 0 { o.append(", waited "); o.appendDuration(l.waitNs) }
+                o.append("</li>")
             }
             o.append("</ol>\n")
         }
         o.append("<ul>")
-        let ns = s.namespaces.map { "\($0.how) \($0.type):[\($0.inode)]" }
-        item("namespaces", ns.isEmpty ? "-" : ns.joined(separator: ", "), &o)
-        item("shared with the host", s.sharedWithHost.isEmpty ? "-" : s.sharedWithHost.joined(separator: ", "), &o)
-        item("mounts", s.mountsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "), &o)
-        for v in s.volumes {
-            item("volume", "\(v.source) → \(v.target ?? "? (" + v.rawTarget + ")") \(v.propagation) \(v.readOnly ? "ro" : "rw")", &o)
+        item("namespaces", &o) { o in
+            if s.namespaces.isEmpty { o.append("-") }
+            o.appendJoined(s.namespaces, ", ") {
+                $0.appendHTMLEscaped($1.how); $0.append(" "); $0.appendHTMLEscaped($1.type); $0.append(":["); $0.appendDecimal($1.inode); $0.append("]")
+            }
         }
-        item("failed calls, later joins, exec sessions", "\(s.failedCallCount), \(s.laterJoins), \(s.execSessions)", &o)
-        for f in s.findings { item("finding (\(f.severity))", f.message, &o) }
+        item("shared with the host", &o) { o in
+            if s.sharedWithHost.isEmpty { o.append("-") }
+            o.appendJoined(s.sharedWithHost, ", ") { $0.appendHTMLEscaped($1) }
+        }
+        item("mounts", &o) { o in
+            o.appendJoined(s.mountsByKind.sorted { $0.key < $1.key }, ", ") { $0.appendHTMLEscaped($1.key); $0.append(" "); $0.appendDecimal($1.value) }
+        }
+        for v in s.volumes {
+            item("volume", &o) { o in
+                o.appendHTMLEscaped(v.source); o.append(" → ")
+                if let target = v.target { o.appendHTMLEscaped(target) } else { o.append("? ("); o.appendHTMLEscaped(v.rawTarget); o.append(")") }
+                o.append(" "); o.appendHTMLEscaped(v.propagation); o.append(v.readOnly ? " ro" : " rw")
+            }
+        }
+        item("failed calls, later joins, exec sessions", &o) { o in
+            o.appendDecimal(s.failedCallCount); o.append(", "); o.appendDecimal(s.laterJoins); o.append(", "); o.appendDecimal(s.execSessions)
+        }
+        for f in s.findings {
+            o.append("<li><b>finding ("); o.appendHTMLEscaped(f.severity); o.append("):</b> "); o.appendHTMLEscaped(f.message); o.append("</li>")
+        }
         o.append("</ul></section>\n")
     }
 
-    static func item(_ k: String, _ v: String, _ o: inout OutputBuffer) {
-        o.append("<li><b>"); o.appendHTMLEscaped(k); o.append(":</b> "); o.appendHTMLEscaped(v); o.append("</li>")
+    /// `<li><b>k:</b> value</li>`, the value written by `value` (its strings HTML-escaped).
+    static func item(_ k: StaticString, _ o: inout OutputBuffer, _ value: (inout OutputBuffer) -> Void) {
+        o.append("<li><b>"); o.append(k); o.append(":</b> ")
+        value(&o)
+        o.append("</li>")
     }
 
     // MARK: the data block
 
     /// Strings once each (lane labels, call names, details repeat across starts), looked up by
-    /// their bytes: a detail line is formatted into a reused buffer and becomes a String only
-    /// the first time it is seen (issue 9: one String per event was most of this report's time).
+    /// their bytes, numbered in the order first seen. The bytes are kept back to back in one
+    /// array and found by an open-addressing index of their hashes (issue 9: a String and a
+    /// dictionary entry per string were a good part of this report's time). The hash is
+    /// Swift's `Hasher` (seeded per process): the strings come from traced processes, which
+    /// must not be able to make the lookups collide.
     struct StringTable {
-        /// By the hash of the bytes: the ids of the strings with that hash.
-        var index: [Int: [Int]] = [:]
-        var strings: [String] = []
+        /// String `i` is `bytes[ends[i - 1] ..< ends[i]]` (from 0 for the first).
+        private var bytes: [UInt8] = []
+        private var ends: [Int] = []
+        private var hashes: [Int] = []
+        /// Ids (-1: empty slot); a power of two in size, kept at most half full.
+        private var slots = [Int32](repeating: -1, count: 1 << 10)
+
+        var count: Int { ends.count }
 
         mutating func id(_ s: String) -> Int {
             var s = s
             return s.withUTF8 { id(bytes: UnsafeRawBufferPointer($0)) }
         }
 
-        mutating func id(bytes: UnsafeRawBufferPointer) -> Int {
+        mutating func id(bytes b: UnsafeRawBufferPointer) -> Int {
             var h = Hasher()
-            h.combine(bytes: bytes)
-            let key = h.finalize()
-            for i in index[key] ?? [] where Self.same(&strings[i], bytes) { return i }
-            strings.append(String(decoding: bytes, as: UTF8.self))
-            index[key, default: []].append(strings.count - 1)
-            return strings.count - 1
+            h.combine(bytes: b)
+            let hash = h.finalize()
+            var k = hash & (slots.count - 1)
+            while slots[k] >= 0 {
+                let i = Int(slots[k])
+                if hashes[i] == hash && withBytes(i, { same($0, b) }) { return i }
+                k = (k + 1) & (slots.count - 1)
+            }
+            bytes.append(contentsOf: b.assumingMemoryBound(to: UInt8.self))
+            ends.append(bytes.count)
+            hashes.append(hash)
+            slots[k] = Int32(ends.count - 1)
+            if 2 * ends.count > slots.count { grow() }
+            return ends.count - 1
         }
 
-        private static func same(_ s: inout String, _ b: UnsafeRawBufferPointer) -> Bool {
-            s.withUTF8 { $0.count == b.count && ($0.count == 0 || memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0) }
+        /// String `i`'s bytes (valid only inside `body`).
+        func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+            let start = i == 0 ? 0 : ends[i - 1]
+            return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start ..< ends[i]])) }
+        }
+
+        private func same(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+            x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
+        }
+
+        /// Twice the slots, every id placed again by its hash.
+        private mutating func grow() {
+            slots = [Int32](repeating: -1, count: 2 * slots.count)
+            for i in hashes.indices {
+                var k = hashes[i] & (slots.count - 1)
+                while slots[k] >= 0 { k = (k + 1) & (slots.count - 1) }
+                slots[k] = Int32(i)
+            }
         }
     }
 
@@ -197,8 +283,10 @@ public enum StartupHTMLReport {
     /// `{"n":span_ns,"p":[phase,offset,duration,events,processes]…,"l":[lane label]…,"e":[…]}`
     /// with its events as seven numbers each, in time order: offset from the previous event,
     /// latency, lane, phase (10: none), call name, detail (string indexes), failed (0/1).
-    static func data(_ a: StartupAnalysis, _ o: inout OutputBuffer) {
+    static func data(_ a: StartupAnalysis, _ timelines: [Timeline], _ o: inout OutputBuffer) {
         var table = StringTable()
+        // a string to look up (a detail line, a lane's label) is formatted here first
+        var line = OutputBuffer(capacity: 1024)
         o.append("{\"t\":[")
         for (i, p) in StartupPhase.allCases.enumerated() {
             if i > 0 { o.append(byte: 0x2C) }
@@ -211,33 +299,39 @@ public enum StartupHTMLReport {
             o.append(byte: 0x22); o.append(color(p)); o.append(byte: 0x22)
         }
         o.append("],\"c\":[")
-        for (k, s) in a.startups.enumerated() {
+        for k in a.startups.indices {
             if k > 0 { o.append(byte: 0x2C) }
-            let (order, lanes, laneOfEvent) = lanes(s)
-            let end = max(s.endNs ?? 0, s.phases.map(\.endNs).max() ?? 0, s.events.stored.map(\.endNs).max() ?? 0)
+            let s = a.startups[k], timeline = timelines[k]
+            let stored = s.events.stored
+            var end = max(s.endNs ?? 0, s.phases.lazy.map(\.endNs).max() ?? 0)
+            for e in stored { end = max(end, e.endNs) }
             o.append("{\"n\":"); o.appendDecimal(max(1, end &- s.startNs)); o.append(",\"p\":[")
             for (i, p) in s.phases.enumerated() {
                 if i > 0 { o.append(byte: 0x2C) }
                 o.append(byte: 0x5B); o.appendDecimal(p.phase.order); o.append(byte: 0x2C)
                 o.appendDecimal(p.startNs &- s.startNs); o.append(byte: 0x2C); o.appendDecimal(p.durationNs); o.append(byte: 0x2C)
                 o.appendDecimal(p.eventCount); o.append(byte: 0x2C)
-                o.appendDecimal(table.id(p.processes.map { "\($0.comm) \($0.pid)" }.joined(separator: ", "))); o.append(byte: 0x5D)
+                line.removeAll()
+                line.appendJoined(p.processes, ", ") { $0.append(utf8: $1.comm); $0.append(" "); $0.appendDecimal($1.pid) }
+                o.appendDecimal(line.withUnsafeBytes { table.id(bytes: $0) }); o.append(byte: 0x5D)
             }
             o.append("],\"l\":[")
-            for (i, p) in lanes.enumerated() {
+            for (i, lane) in timeline.lanes.enumerated() {
                 if i > 0 { o.append(byte: 0x2C) }
-                o.appendDecimal(table.id(p.comm + " " + String(p.pid)))
+                line.removeAll()
+                s.events.arena.withBytes(lane.comm) { line.append(bytes: $0) }
+                line.append(" "); line.appendDecimal(lane.pid)
+                o.appendDecimal(line.withUnsafeBytes { table.id(bytes: $0) })
             }
             o.append("],\"e\":[")
             var previous = s.startNs
-            var line = OutputBuffer(capacity: 1024)
-            for (n, i) in order.enumerated() {
-                let e = s.events.stored[i]
+            for (n, i) in timeline.order.enumerated() {
+                let e = stored[i]
                 if n > 0 { o.append(byte: 0x2C) }
                 let ts = max(e.tsNs, previous)
                 o.appendDecimal(ts - previous); o.append(byte: 0x2C); previous = ts
                 o.appendDecimal(e.latencyNs); o.append(byte: 0x2C)
-                o.appendDecimal(laneOfEvent[i]); o.append(byte: 0x2C)
+                o.appendDecimal(timeline.laneOfEvent[i]); o.append(byte: 0x2C)
                 o.appendDecimal(s.eventPhases[i]?.order ?? 10); o.append(byte: 0x2C)
                 o.appendDecimal(s.events.arena.withBytes(e.name) { table.id(bytes: $0) }); o.append(byte: 0x2C)
                 line.removeAll()
@@ -248,9 +342,9 @@ public enum StartupHTMLReport {
             o.append("]}")
         }
         o.append("],\"s\":[")
-        for (i, s) in table.strings.enumerated() {
+        for i in 0 ..< table.count {
             if i > 0 { o.append(byte: 0x2C) }
-            o.appendJSONStringForHTMLScript(s)
+            table.withBytes(i) { o.appendJSONStringForHTMLScript($0) }
         }
         o.append("]}")
     }

@@ -2,6 +2,13 @@
 /// whatever the strings hold: every string goes through `OutputBuffer.appendJSONString`.
 public enum StartupJSONReport {
     public static func render(_ a: StartupAnalysis) -> String {
+        var o = OutputBuffer(capacity: 1 << 16)
+        render(a, into: &o)
+        return o.string
+    }
+
+    /// Appends the report to `o` (what `nstrace analyze -o json` writes out).
+    public static func render(_ a: StartupAnalysis, into o: inout OutputBuffer) {
         let j = JSONWriter()
         j.object {
             j.key("files"); j.array(a.files) { j.string($0) }
@@ -9,10 +16,11 @@ public enum StartupJSONReport {
             j.key("lost_events"); j.number(a.lostEvents)
             j.key("cut_files"); j.array(a.cutFiles) { j.string($0) }
             j.key("known_containers"); j.array(a.knownContainers) { container($0, j) }
-            j.key("containers"); j.array(a.startups) { startup($0, j) }
+            j.key("containers"); j.array(a.startups.indices) { startup(a.startups[$0], j) }
             j.key("statistics"); statistics(StartupStatistics(a.startups), j)
         }
-        return j.text + "\n"
+        j.appendText(to: &o)
+        o.append("\n")
     }
 
     static func container(_ c: AnalysisEvent.Container, _ j: JSONWriter) {
@@ -60,7 +68,7 @@ public enum StartupJSONReport {
             }
             j.key("shared_with_host"); j.array(s.sharedWithHost) { j.string($0) }
             j.key("mounts_by_kind"); j.object {
-                for (k, v) in s.mountsByKind.sorted(by: { $0.key < $1.key }) { j.key(k); j.number(UInt64(v)) }
+                for (k, v) in s.mountsByKind.sorted(by: { $0.key < $1.key }) { j.key(text: k); j.number(UInt64(v)) }
             }
             j.key("volumes"); j.array(s.volumes) { v in
                 j.object {
@@ -79,7 +87,7 @@ public enum StartupJSONReport {
                     j.key("kind"); j.string(f.kind)
                     j.key("severity"); j.string(f.severity)
                     j.key("message"); j.string(f.message)
-                    j.key("events"); j.array(f.events.filter { $0 < s.events.count }) { event(s.events[$0], s, j) }
+                    j.key("events"); j.array(f.events.filter { $0 < s.events.count }) { event($0, s, j) }
                 }
             }
             j.key("event_count"); j.number(UInt64(s.eventCount))
@@ -88,14 +96,16 @@ public enum StartupJSONReport {
         }
     }
 
-    static func event(_ e: StartupEvent, _ s: ContainerStartup, _ j: JSONWriter) {
+    /// Event `i` of `s`, its strings straight from the start's arena (no StartupEvent Strings).
+    static func event(_ i: Int, _ s: ContainerStartup, _ j: JSONWriter) {
+        let e = s.events.stored[i]
         j.object {
             j.key("offset_ns"); j.number(e.tsNs &- s.startNs)
             j.key("latency_ns"); j.number(e.latencyNs)
             j.key("pid"); j.number(UInt64(e.pid))
-            j.key("comm"); j.string(e.comm)
-            j.key("event"); j.string(e.name)
-            j.key("detail"); j.string(e.detail)
+            j.key("comm"); s.events.arena.withBytes(e.comm) { j.string(bytes: $0) }
+            j.key("event"); s.events.arena.withBytes(e.name) { j.string(bytes: $0) }
+            j.key("detail"); j.detail(i, of: s.events)
         }
     }
 
@@ -106,7 +116,7 @@ public enum StartupJSONReport {
                 j.key("key"); j.string(g.key)
                 j.key("total"); summary(g.total, j)
                 j.key("phases"); j.object {
-                    for (p, s) in g.phases { j.key(p.rawValue); summary(s, j) }
+                    for (p, s) in g.phases { j.key(text: p.rawValue); summary(s, j) }
                 }
             }
         }
@@ -124,21 +134,37 @@ public enum StartupJSONReport {
     }
 }
 
-/// A minimal streaming JSON writer over `OutputBuffer` (commas handled here).
+/// A minimal streaming JSON writer over `OutputBuffer` (commas handled here). Keys are the
+/// reports' own names (StaticStrings: copied, no escaping needed); strings go through
+/// `OutputBuffer.appendJSONString`.
 final class JSONWriter {
     private var out = OutputBuffer(capacity: 1 << 14)
+    /// A detail line is formatted here, then written as a JSON string.
+    private var line = OutputBuffer(capacity: 1024)
     private var needComma = false
 
     var text: String { out.string }
+
+    /// Appends what was written to `o`.
+    func appendText(to o: inout OutputBuffer) { o.append(contentsOf: out) }
 
     private func comma() {
         if needComma { out.append(byte: 0x2C) }
         needComma = true
     }
 
-    func key(_ k: String) {
+    /// A key of the schema (plain ASCII names).
+    func key(_ k: StaticString) {
         comma()
-        out.appendJSONString(Array(k.utf8))
+        out.appendQuoted(k)
+        out.append(byte: 0x3A)
+        needComma = false
+    }
+
+    /// A key from the data (e.g. a mount kind), escaped.
+    func key(text k: String) {
+        comma()
+        out.appendJSONString(k)
         out.append(byte: 0x3A)
         needComma = false
     }
@@ -152,7 +178,7 @@ final class JSONWriter {
         needComma = true
     }
 
-    func array<T>(_ items: [T], _ body: (T) -> Void) {
+    func array<C: Collection>(_ items: C, _ body: (C.Element) -> Void) {
         comma()
         out.append(byte: 0x5B)
         needComma = false
@@ -161,11 +187,19 @@ final class JSONWriter {
         needComma = true
     }
 
-    func string(_ s: String) { comma(); out.appendJSONString(Array(s.utf8)) }
+    func string(_ s: String) { comma(); out.appendJSONString(s) }
+    func string(bytes: UnsafeRawBufferPointer) { comma(); out.appendJSONString(bytes) }
+    /// Event `i`'s detail line, as a JSON string.
+    func detail(_ i: Int, of events: StartupEvents) {
+        line.removeAll()
+        events.appendDetail(i, into: &line)
+        comma()
+        line.withUnsafeBytes { out.appendJSONString($0) }
+    }
     func optional(_ s: String?) { if let s { string(s) } else { null() } }
     func number(_ v: UInt64) { comma(); out.appendDecimal(v) }
     func signed(_ v: Int64) { comma(); out.appendDecimal(v) }
-    func double(_ v: Double) { comma(); out.append(Array(DurationText.fixed(v, 3).utf8)) }
+    func double(_ v: Double) { comma(); DurationText.appendFixed(v, 3, into: &out) }
     func bool(_ v: Bool) { comma(); if v { out.append("true") } else { out.append("false") } }
     func null() { comma(); out.append("null") }
 }

@@ -36,26 +36,40 @@ public struct StartupStatistics: Sendable {
     public var groups: [Group]
 
     public init(_ startups: [ContainerStartup]) {
-        let complete = startups.filter(\.complete)
         var groups: [Group] = []
         for by in ["runtime", "image"] {
+            // the members of a group by their index: a ContainerStartup is a large struct, and
+            // copying it into a list per group cost a retain and a release per field
             var keys: [String] = []
-            var members: [String: [ContainerStartup]] = [:]
-            for s in complete {
-                let k = by == "runtime" ? s.container.runtime : (s.container.image ?? "-")
+            var members: [String: [Int]] = [:]
+            for i in startups.indices where startups[i].complete {
+                let k = by == "runtime" ? startups[i].container.runtime : (startups[i].container.image ?? "-")
                 if members[k] == nil { keys.append(k) }
-                members[k, default: []].append(s)
+                members[k, default: []].append(i)
             }
-            for k in keys.sorted() { groups.append(Self.group(by: by, key: k, members[k]!)) }
+            for k in keys.sorted() { groups.append(Self.group(by: by, key: k, startups, members: members[k]!)) }
         }
         self.groups = groups
     }
 
-    public static func group(by: String, key: String, _ starts: [ContainerStartup]) -> Group {
+    /// The group of `startups[members]`: their totals, and the durations of each phase (the
+    /// first of its kind in a start, as `ContainerStartup.phase(_:)` finds it) gathered in one
+    /// pass over each start's phases.
+    static func group(by: String, key: String, _ startups: [ContainerStartup], members: [Int]) -> Group {
+        var durations = [[UInt64]](repeating: [], count: StartupPhase.allCases.count)
+        var totals: [UInt64] = []
+        for i in members {
+            var seen: UInt32 = 0
+            for p in startups[i].phases where seen & (1 << p.phase.order) == 0 {
+                seen |= 1 << p.phase.order
+                durations[p.phase.order].append(p.durationNs)
+            }
+            if let t = startups[i].totalNs { totals.append(t) }
+        }
         var phases: [(StartupPhase, Summary)] = []
         for p in StartupPhase.allCases {
-            if let s = Summary(starts.compactMap { $0.phase(p)?.durationNs }) { phases.append((p, s)) }
+            if let s = Summary(durations[p.order]) { phases.append((p, s)) }
         }
-        return Group(by: by, key: key, total: Summary(starts.compactMap(\.totalNs)), phases: phases)
+        return Group(by: by, key: key, total: Summary(totals), phases: phases)
     }
 }

@@ -2,113 +2,178 @@
 /// their offsets and durations and a bar on a common scale (like `systemd-analyze
 /// critical-chain` and `plot`), then what took longest (like `blame`), the inventory and the
 /// findings; then the percentiles across containers. Strings are already text-escaped.
+///
+/// Written as bytes into one `OutputBuffer` (ReportBuffer.swift): no String per line or per
+/// field (issue 9: the String version took about 100 µs per container start).
 public enum StartupTextReport {
     static let barWidth = 40
 
     public static func render(_ a: StartupAnalysis) -> String {
-        var out = ""
-        out += "nstrace analyze: \(a.startups.count) container start\(a.startups.count == 1 ? "" : "s") in \(a.files.joined(separator: ", "))"
-        out += " (\(a.eventsRead) events, \(a.lostEvents) lost)\n"
+        var o = OutputBuffer(capacity: 1 << 16)
+        render(a, into: &o)
+        return o.string
+    }
+
+    /// Appends the report to `o` (what `nstrace analyze` writes out).
+    public static func render(_ a: StartupAnalysis, into o: inout OutputBuffer) {
+        o.append("nstrace analyze: "); o.appendDecimal(a.startups.count)
+        o.append(" container start"); if a.startups.count != 1 { o.append("s") }
+        o.append(" in "); o.appendJoined(a.files, ", ")
+        o.append(" ("); o.appendDecimal(a.eventsRead); o.append(" events, "); o.appendDecimal(a.lostEvents); o.append(" lost)\n")
         if a.startups.isEmpty {
-            out += "no container start in the trace"
-            out += a.knownContainers.isEmpty ? "\n" : " (containers seen: \(a.knownContainers.map(label).joined(separator: ", ")))\n"
-            return out
+            o.append("no container start in the trace")
+            if a.knownContainers.isEmpty {
+                o.append("\n")
+            } else {
+                o.append(" (containers seen: "); o.appendJoined(a.knownContainers, ", ") { $0.append(utf8: label($1)) }; o.append(")\n")
+            }
+            return
         }
-        for s in a.startups { out += "\n" + container(s) }
-        out += "\n" + statistics(StartupStatistics(a.startups))
-        return out
+        for i in a.startups.indices { o.append("\n"); container(a.startups[i], &o) }
+        o.append("\n")
+        statistics(StartupStatistics(a.startups), &o)
     }
 
     static func label(_ c: AnalysisEvent.Container) -> String {
         c.name ?? (c.id.utf8.count == 64 ? String(c.id.prefix(12)) : c.id)
     }
 
-    static func container(_ s: ContainerStartup) -> String {
-        var out = s.label + "  (" + s.container.runtime
-        if let image = s.container.image { out += ", image " + image }
-        out += ", id " + s.container.id + ")\n"
+    static func container(_ s: ContainerStartup, _ o: inout OutputBuffer) {
+        o.append(utf8: s.label); o.append("  ("); o.append(utf8: s.container.runtime)
+        if let image = s.container.image { o.append(", image "); o.append(utf8: image) }
+        o.append(", id "); o.append(utf8: s.container.id); o.append(")\n")
         if let total = s.totalNs {
-            out += "  total \(DurationText.format(total)) from the first event of the start to the entrypoint's exec\n"
+            o.append("  total "); o.appendDuration(total); o.append(" from the first event of the start to the entrypoint's exec\n")
         } else {
-            out += "  INCOMPLETE: " + s.incompleteReasons.joined(separator: "; ") + "\n"
+            o.append("  INCOMPLETE: "); o.appendJoined(s.incompleteReasons, "; "); o.append("\n")
         }
-        let span = max(1, (s.endNs ?? s.phases.map(\.endNs).max() ?? s.startNs) &- s.startNs)
+        let span = max(1, (s.endNs ?? s.phases.lazy.map(\.endNs).max() ?? s.startNs) &- s.startNs)
         for p in s.phases {
             let off = p.startNs &- s.startNs
-            var line = "  " + pad("+" + DurationText.format(off), 10) + pad(DurationText.format(p.durationNs), 9)
-            line += pad(p.phase.title, 24) + bar(offset: off, duration: p.durationNs, span: span) + "  "
-            line += p.processes.prefix(4).map { "\($0.comm) \($0.pid)" }.joined(separator: ", ")
-            if p.processes.count > 4 { line += ", …" }
-            out += line + "\n"
+            o.append("  ")
+            var at = o.count
+            o.append("+"); o.appendDuration(off); o.padColumn(since: at, 10)
+            at = o.count
+            o.appendDuration(p.durationNs); o.padColumn(since: at, 9)
+            at = o.count
+            o.append(utf8: p.phase.title); o.padColumn(since: at, 24)
+            bar(offset: off, duration: p.durationNs, span: span, &o)
+            o.append("  ")
+            o.appendJoined(p.processes.prefix(4), ", ") { $0.append(utf8: $1.comm); $0.append(" "); $0.appendDecimal($1.pid) }
+            if p.processes.count > 4 { o.append(", …") }
+            o.append("\n")
         }
         let blame = s.phases.filter { $0.durationNs > 0 }.sorted { $0.durationNs > $1.durationNs }.prefix(3)
         if !blame.isEmpty {
-            out += "  longest: " + blame.map { "\($0.phase.title) \(DurationText.format($0.durationNs))" }.joined(separator: ", ") + "\n"
+            o.append("  longest: ")
+            o.appendJoined(blame, ", ") { $0.append(utf8: $1.phase.title); $0.append(" "); $0.appendDuration($1.durationNs) }
+            o.append("\n")
         }
-        out += criticalChain(s)
-        let created = s.namespaces.filter { $0.how == "created" }.map { "\($0.type):[\($0.inode)]" }
-        let joined = s.namespaces.filter { $0.how == "joined" }.map { "\($0.type):[\($0.inode)]" }
-        out += "  namespaces: created " + (created.isEmpty ? "-" : created.joined(separator: " "))
-        out += "; joined " + (joined.isEmpty ? "-" : joined.joined(separator: " "))
-        out += "; shared with the host " + (s.sharedWithHost.isEmpty ? "-" : s.sharedWithHost.joined(separator: " ")) + "\n"
-        out += "  mounts: " + (s.mountsByKind.isEmpty ? "-" : s.mountsByKind.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            .map { "\($0.key) \($0.value)" }.joined(separator: ", ")) + "\n"
+        criticalChain(s, &o)
+        o.append("  namespaces: created "); namespaces(s, how: "created", &o)
+        o.append("; joined "); namespaces(s, how: "joined", &o)
+        o.append("; shared with the host ")
+        if s.sharedWithHost.isEmpty { o.append("-") } else { o.appendJoined(s.sharedWithHost, " ") }
+        o.append("\n  mounts: ")
+        if s.mountsByKind.isEmpty {
+            o.append("-")
+        } else {
+            let kinds = s.mountsByKind.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            o.appendJoined(kinds, ", ") { $0.append(utf8: $1.key); $0.append(" "); $0.appendDecimal($1.value) }
+        }
+        o.append("\n")
         for v in s.volumes {
-            out += "  volume: \(v.source) → \(v.target ?? "? (" + v.rawTarget + ")") \(v.propagation) \(v.readOnly ? "ro" : "rw")\n"
+            o.append("  volume: "); o.append(utf8: v.source); o.append(" → ")
+            if let target = v.target { o.append(utf8: target) } else { o.append("? ("); o.append(utf8: v.rawTarget); o.append(")") }
+            o.append(" "); o.append(utf8: v.propagation); o.append(v.readOnly ? " ro\n" : " rw\n")
         }
-        out += "  failed calls \(s.failedCallCount), later joins \(s.laterJoins), exec sessions \(s.execSessions)\n"
+        o.append("  failed calls "); o.appendDecimal(s.failedCallCount)
+        o.append(", later joins "); o.appendDecimal(s.laterJoins)
+        o.append(", exec sessions "); o.appendDecimal(s.execSessions); o.append("\n")
         for f in s.findings {
-            out += "  \(f.severity == "warning" ? "!" : "-") \(f.message)\n"
+            o.append(f.severity == "warning" ? "  ! " : "  - "); o.append(utf8: f.message); o.append("\n")
             for i in f.events.prefix(3) where i < s.events.count {
-                let e = s.events[i]
-                out += "      \(e.comm) \(e.pid) \(e.name) \(e.detail)\n"
+                // the event's fields straight from the start's arena (no StartupEvent Strings)
+                let e = s.events.stored[i]
+                o.append("      "); s.events.arena.withBytes(e.comm) { o.append(bytes: $0) }
+                o.append(" "); o.appendDecimal(e.pid)
+                o.append(" "); s.events.arena.withBytes(e.name) { o.append(bytes: $0) }
+                o.append(" "); s.events.appendDetail(i, into: &o); o.append("\n")
             }
-            if f.events.count > 3 { out += "      … \(f.events.count - 3) more\n" }
+            if f.events.count > 3 { o.append("      … "); o.appendDecimal(f.events.count - 3); o.append(" more\n") }
         }
-        return out
+    }
+
+    /// The start's namespaces created (or joined), as `type:[inode]`, or `-` when none.
+    static func namespaces(_ s: ContainerStartup, how: String, _ o: inout OutputBuffer) {
+        var any = false
+        for n in s.namespaces where n.how == how {
+            if any { o.append(" ") }
+            any = true
+            o.append(utf8: n.type); o.append(":["); o.appendDecimal(n.inode); o.append("]")
+        }
+        if !any { o.append("-") }
     }
 
     /// Like `systemd-analyze critical-chain`: each phase of the longest path with its offset
     /// and duration, and how long it waited after the one before it ended.
-    static func criticalChain(_ s: ContainerStartup) -> String {
+    static func criticalChain(_ s: ContainerStartup, _ o: inout OutputBuffer) {
         let chain = s.criticalChain.links
-        guard !chain.isEmpty else { return "" }
-        var out = "  critical chain (each waited for the one above):\n"
+        guard !chain.isEmpty else { return }
+        o.append("  critical chain (each waited for the one above):\n")
         for (i, l) in chain.enumerated() {
-            var line = "    " + pad(l.phase.title, 24) + pad("@" + DurationText.format(l.startNs &- s.startNs), 10)
-            line += pad("+" + DurationText.format(l.durationNs), 10)
+            let lineStart = o.count
+            o.append("    ")
+            var at = o.count
+            o.append(utf8: l.phase.title); o.padColumn(since: at, 24)
+            at = o.count
+            o.append("@"); o.appendDuration(l.startNs &- s.startNs); o.padColumn(since: at, 10)
+            at = o.count
+            o.append("+"); o.appendDuration(l.durationNs); o.padColumn(since: at, 10)
             if i > 0 {
-                line += l.waitNs > 0 ? "waited " + DurationText.format(l.waitNs) + " after " + chain[i - 1].phase.title
-                    : "after " + chain[i - 1].phase.title
+                if l.waitNs > 0 { o.append("waited "); o.appendDuration(l.waitNs); o.append(" ") }
+                o.append("after "); o.append(utf8: chain[i - 1].phase.title)
             }
-            while line.last == " " { line.removeLast() }
-            out += line + "\n"
+            o.trimTrailingSpaces(downTo: lineStart)
+            o.append("\n")
         }
-        return out
     }
 
-    static func statistics(_ st: StartupStatistics) -> String {
-        var out = "percentiles over complete starts (count p50 p90 p99 max)\n"
-        if st.groups.isEmpty { return out + "  none: no start is complete\n" }
+    static func statistics(_ st: StartupStatistics, _ o: inout OutputBuffer) {
+        o.append("percentiles over complete starts (count p50 p90 p99 max)\n")
+        if st.groups.isEmpty { o.append("  none: no start is complete\n"); return }
         for g in st.groups {
-            out += "  \(g.by) \(g.key)\n"
-            if let t = g.total { out += "    " + pad("total", 24) + summary(t) + "\n" }
-            for (p, s) in g.phases { out += "    " + pad(p.title, 24) + summary(s) + "\n" }
+            o.append("  "); o.append(utf8: g.by); o.append(" "); o.append(utf8: g.key); o.append("\n")
+            if let t = g.total { summaryLine("total", t, &o) }
+            for (p, s) in g.phases { summaryLine(p.title, s, &o) }
         }
-        return out
     }
 
-    static func summary(_ s: StartupStatistics.Summary) -> String {
-        pad(String(s.count), 5) + [s.p50, s.p90, s.p99, s.max].map { pad(DurationText.format($0), 10) }.joined()
+    static func summaryLine(_ name: String, _ s: StartupStatistics.Summary, _ o: inout OutputBuffer) {
+        o.append("    ")
+        var at = o.count
+        o.append(utf8: name); o.padColumn(since: at, 24)
+        at = o.count
+        o.appendDecimal(s.count); o.padColumn(since: at, 5)
+        for v in [s.p50, s.p90, s.p99, s.max] {
+            at = o.count
+            o.appendDuration(v); o.padColumn(since: at, 10)
+        }
+        o.append("\n")
     }
 
-    static func bar(offset: UInt64, duration: UInt64, span: UInt64) -> String {
+    static func bar(offset: UInt64, duration: UInt64, span: UInt64, _ o: inout OutputBuffer) {
         let w = barWidth
         let a = min(w - 1, Int(Double(offset) / Double(span) * Double(w)))
         let b = max(a + 1, min(w, Int((Double(offset + duration) / Double(span) * Double(w)).rounded(.up))))
-        return "|" + String(repeating: " ", count: a) + String(repeating: "█", count: b - a) + String(repeating: " ", count: w - b) + "|"
+        o.append("|")
+        o.appendSpaces(a)
+        for _ in a ..< b { o.append("█") }
+        o.appendSpaces(w - b)
+        o.append("|")
     }
 
+    /// `s` padded to `n` columns, with at least one space after it (`StartupDiff`'s table).
     static func pad(_ s: String, _ n: Int) -> String {
         s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
     }
