@@ -247,6 +247,9 @@ func upperHexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x41 + v - 10 }
 @inline(__always)
 func copyPlainASCII(_ src: UnsafePointer<UInt8>, _ i: inout Int, _ n: Int, _ dst: UnsafeMutablePointer<UInt8>, _ o: inout Int) {
     var j = i
+    // eight bytes at a time while all eight are plain (most of a path or a detail line), then
+    // byte by byte up to the first that is not
+    while j + 8 <= n && plainASCIIWord(UnsafeRawPointer(src + j).loadUnaligned(as: UInt64.self)) { j += 8 }
     while j < n {
         let c = src[j]
         if c < 0x20 || c >= 0x7F || c == 0x5C || c == 0x22 { break }
@@ -257,6 +260,20 @@ func copyPlainASCII(_ src: UnsafePointer<UInt8>, _ i: inout Int, _ n: Int, _ dst
         o += j - i
         i = j
     }
+}
+
+/// Whether the eight bytes of `w` are all printable ASCII other than `"` and `\` (what
+/// `copyPlainASCII` copies as is), tested together with the word tricks of "Bit Twiddling
+/// Hacks" (each exact for the word as a whole): no byte with the high bit, none below 0x20,
+/// and none equal to 0x7F, `"` or `\` (a zero byte in `w` XOR that byte repeated).
+@inline(__always)
+func plainASCIIWord(_ w: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+    // the high bit of a byte set where it is zero (exact for "any byte is zero")
+    @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
+    let below20 = (w &- 0x2020_2020_2020_2020) & ~w & high
+    let special = zeroBytes(w ^ 0x7F7F_7F7F_7F7F_7F7F) | zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+    return (w & high) | below20 | special == 0
 }
 
 /// `\n`, `\t`, `\r`, `\"`, `\\`, written the same by both policies; returns 2, or 0 (nothing

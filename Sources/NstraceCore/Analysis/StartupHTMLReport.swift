@@ -128,7 +128,11 @@ public enum StartupHTMLReport {
 
         init(_ s: ContainerStartup) {
             let stored = s.events.stored
-            order = stored.indices.sorted { stored[$0].tsNs < stored[$1].tsNs }
+            // kept events are nearly always in time order already: then the (stable) sort
+            // would leave them as they are
+            var inOrder = true
+            for i in stored.indices.dropFirst() where stored[i].tsNs < stored[i - 1].tsNs { inOrder = false; break }
+            order = inOrder ? Array(stored.indices) : stored.indices.sorted { stored[$0].tsNs < stored[$1].tsNs }
             laneOfEvent = [Int](repeating: 0, count: stored.count)
             for i in order {
                 let e = stored[i]
@@ -232,6 +236,7 @@ public enum StartupHTMLReport {
         private var hashes: [Int] = []
         /// Ids (-1: empty slot); a power of two in size, kept at most half full.
         private var slots = [Int32](repeating: -1, count: 1 << 10)
+        private var vocabulary: [Int] = []
 
         var count: Int { ends.count }
 
@@ -256,6 +261,24 @@ public enum StartupHTMLReport {
             slots[k] = Int32(ends.count - 1)
             if 2 * ends.count > slots.count { grow() }
             return ends.count - 1
+        }
+
+        /// The same as `id(bytes:)`, for the strings of a small vocabulary (the call names: a
+        /// handful, each on many events): the last ones looked up this way are compared byte
+        /// for byte before any hashing.
+        mutating func vocabularyID(bytes b: UnsafeRawBufferPointer) -> Int {
+            let known: Int? = bytes.withUnsafeBytes { all in
+                for i in vocabulary {
+                    let start = i == 0 ? 0 : ends[i - 1]
+                    if ends[i] - start == b.count && (b.count == 0 || memcmp(all.baseAddress! + start, b.baseAddress!, b.count) == 0) { return i }
+                }
+                return nil
+            }
+            if let known { return known }
+            let i = id(bytes: b)
+            if vocabulary.count == 32 { vocabulary.removeFirst() }
+            vocabulary.append(i)
+            return i
         }
 
         /// String `i`'s bytes (valid only inside `body`).
@@ -333,7 +356,7 @@ public enum StartupHTMLReport {
                 o.appendDecimal(e.latencyNs); o.append(byte: 0x2C)
                 o.appendDecimal(timeline.laneOfEvent[i]); o.append(byte: 0x2C)
                 o.appendDecimal(s.eventPhases[i]?.order ?? 10); o.append(byte: 0x2C)
-                o.appendDecimal(s.events.arena.withBytes(e.name) { table.id(bytes: $0) }); o.append(byte: 0x2C)
+                o.appendDecimal(s.events.arena.withBytes(e.name) { table.vocabularyID(bytes: $0) }); o.append(byte: 0x2C)
                 line.removeAll()
                 s.events.appendDetail(i, into: &line)
                 o.appendDecimal(line.withUnsafeBytes { table.id(bytes: $0) }); o.append(byte: 0x2C)

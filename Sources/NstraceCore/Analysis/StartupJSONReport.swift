@@ -155,9 +155,22 @@ final class JSONWriter {
 
     /// A key of the schema (plain ASCII names).
     func key(_ k: StaticString) {
-        comma()
-        out.appendQuoted(k)
-        out.append(byte: 0x3A)
+        // one write for the comma, the quoted key and the colon: a key is most of a report's
+        // appends, and each append to a class's buffer is checked for exclusive access
+        guard k.hasPointerRepresentation else {
+            comma(); out.appendQuoted(k); out.append(byte: 0x3A); needComma = false
+            return
+        }
+        let n = k.utf8CodeUnitCount, src = k.utf8Start, first = needComma
+        out.write(maxBytes: n + 4) { p in
+            var o = 0
+            if first { p[0] = 0x2C; o = 1 }
+            p[o] = 0x22
+            (p + o + 1).update(from: src, count: n)
+            p[o + n + 1] = 0x22
+            p[o + n + 2] = 0x3A
+            return o + n + 3
+        }
         needComma = false
     }
 
