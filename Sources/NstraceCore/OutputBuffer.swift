@@ -79,6 +79,12 @@ public struct OutputBuffer: ~Copyable {
         count += n
     }
 
+    /// Makes room for `n` bytes in all, at once (a writer that knows about how much it will
+    /// write: fewer doublings, each a copy of the content into new memory).
+    public mutating func reserveCapacity(_ n: Int) {
+        if n > cap { grow(n) }
+    }
+
     private mutating func grow(_ needed: Int) {
         var newCap = cap
         while newCap < needed { newCap *= 2 }

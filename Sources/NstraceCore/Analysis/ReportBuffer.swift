@@ -53,6 +53,15 @@ extension OutputBuffer {
         appendJoined(items, separator) { $0.append(utf8: $1) }
     }
 
+    /// Room for about `bytesPerStart` per container start and `bytesPerEvent` per kept event
+    /// of `a` beyond what is already written (the reports run to megabytes: growing the buffer
+    /// by doubling copies it each time, into memory the kernel must map afresh).
+    mutating func reserve(for a: StartupAnalysis, bytesPerStart: Int, bytesPerEvent: Int = 0) {
+        var events = 0
+        for s in a.startups { events += s.events.count }
+        reserveCapacity(count + a.startups.count * bytesPerStart + events * bytesPerEvent)
+    }
+
     /// A duration for people, as `DurationText.format` writes it.
     mutating func appendDuration(_ ns: UInt64) {
         DurationText.append(ns, into: &self)

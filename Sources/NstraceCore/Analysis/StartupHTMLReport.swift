@@ -42,6 +42,7 @@ public enum StartupHTMLReport {
 
     /// Appends the page to `o` (what `nstrace analyze -o html` writes out).
     public static func render(_ a: StartupAnalysis, into o: inout OutputBuffer) {
+        o.reserve(for: a, bytesPerStart: 1200, bytesPerEvent: 100)   // 12.5 MB for 2000 runc starts
         o.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n")
         o.append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n")
         o.append("<title>nstrace analyze</title>\n<style>\n")

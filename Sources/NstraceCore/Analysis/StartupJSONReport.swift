@@ -9,7 +9,8 @@ public enum StartupJSONReport {
 
     /// Appends the report to `o` (what `nstrace analyze -o json` writes out).
     public static func render(_ a: StartupAnalysis, into o: inout OutputBuffer) {
-        let j = JSONWriter()
+        o.reserve(for: a, bytesPerStart: 3900)   // 3.7 KB for a runc start
+        let j = JSONWriter(writingInto: &o)
         j.object {
             j.key("files"); j.array(a.files) { j.string($0) }
             j.key("events"); j.number(a.eventsRead)
@@ -19,7 +20,7 @@ public enum StartupJSONReport {
             j.key("containers"); j.array(a.startups.indices) { startup(a.startups[$0], j) }
             j.key("statistics"); statistics(StartupStatistics(a.startups), j)
         }
-        j.appendText(to: &o)
+        j.finish(into: &o)
         o.append("\n")
     }
 
@@ -143,10 +144,20 @@ final class JSONWriter {
     private var line = OutputBuffer(capacity: 1024)
     private var needComma = false
 
-    var text: String { out.string }
+    init() {}
 
-    /// Appends what was written to `o`.
-    func appendText(to o: inout OutputBuffer) { o.append(contentsOf: out) }
+    /// A writer that appends to `buffer`'s content: it holds the buffer (left empty) until
+    /// `finish(into:)` gives it back, so that the report is written once, in place.
+    init(writingInto buffer: inout OutputBuffer) {
+        swap(&out, &buffer)
+    }
+
+    /// Gives back the buffer taken by `init(writingInto:)`, with what was written.
+    func finish(into buffer: inout OutputBuffer) {
+        swap(&out, &buffer)
+    }
+
+    var text: String { out.string }
 
     private func comma() {
         if needComma { out.append(byte: 0x2C) }
