@@ -19,32 +19,46 @@ public struct StartupCriticalChain: Sendable {
     public var links: [Link]
 
     public init(_ s: ContainerStartup) {
+        // phases by their index: a Phase holds its processes (an array), and copying one per
+        // comparison cost a retain and a release each
         links = []
-        guard var current = s.phase(.entrypoint) ?? s.phases.max(by: { ($0.endNs, $0.startNs) < ($1.endNs, $1.startNs) }) else { return }
+        let phases = s.phases
+        guard var current = phases.firstIndex(where: { $0.phase == .entrypoint }) ?? Self.lastToEnd(phases) else { return }
         var chain = [current]
         // strictly earlier starts: the walk ends, whatever the phases hold
-        while let before = Self.predecessor(of: current, in: s.phases) {
+        while let before = Self.predecessor(of: current, in: phases) {
             chain.append(before)
             current = before
         }
         chain.reverse()
-        for (i, p) in chain.enumerated() {
-            let previousEnd = i > 0 ? chain[i - 1].endNs : p.startNs
-            links.append(Link(phase: p.phase, startNs: p.startNs, endNs: p.endNs,
-                              waitNs: p.startNs > previousEnd ? p.startNs - previousEnd : 0))
+        for (i, k) in chain.enumerated() {
+            let previousEnd = i > 0 ? phases[chain[i - 1]].endNs : phases[k].startNs
+            let start = phases[k].startNs
+            links.append(Link(phase: phases[k].phase, startNs: start, endNs: phases[k].endNs,
+                              waitNs: start > previousEnd ? start - previousEnd : 0))
         }
     }
 
-    /// Of the phases that finished before `p` began, the one that finished last (ties: the one
-    /// that began later, the nearer cause). A phase still running when `p` began ran alongside
-    /// it: it is `p`'s predecessor only when none finished before (then the latest to begin).
-    static func predecessor(of p: ContainerStartup.Phase, in phases: [ContainerStartup.Phase]) -> ContainerStartup.Phase? {
-        var finished: ContainerStartup.Phase?, overlapping: ContainerStartup.Phase?
-        for q in phases where q.phase != p.phase && q.startNs < p.startNs {
-            if q.endNs <= p.startNs {
-                if let f = finished, (f.endNs, f.startNs) >= (q.endNs, q.startNs) { continue }
+    /// The phase that ends last (ties: the one that begins last; then the first listed), or nil.
+    static func lastToEnd(_ phases: [ContainerStartup.Phase]) -> Int? {
+        guard !phases.isEmpty else { return nil }
+        var best = 0
+        for k in phases.indices.dropFirst() where (phases[best].endNs, phases[best].startNs) < (phases[k].endNs, phases[k].startNs) { best = k }
+        return best
+    }
+
+    /// Of the phases that finished before phase `p` began, the one that finished last (ties:
+    /// the one that began later, the nearer cause). A phase still running when `p` began ran
+    /// alongside it: it is `p`'s predecessor only when none finished before (then the latest
+    /// to begin). Indexes into `phases`.
+    static func predecessor(of p: Int, in phases: [ContainerStartup.Phase]) -> Int? {
+        var finished: Int?, overlapping: Int?
+        let phase = phases[p].phase, begin = phases[p].startNs
+        for q in phases.indices where phases[q].phase != phase && phases[q].startNs < begin {
+            if phases[q].endNs <= begin {
+                if let f = finished, (phases[f].endNs, phases[f].startNs) >= (phases[q].endNs, phases[q].startNs) { continue }
                 finished = q
-            } else if overlapping.map({ q.startNs > $0.startNs }) ?? true {
+            } else if overlapping.map({ phases[q].startNs > phases[$0].startNs }) ?? true {
                 overlapping = q
             }
         }

@@ -185,19 +185,22 @@ public enum StartupHTMLReport {
             }
             o.append("</ol>\n")
         }
+        // the closures below capture these, not the whole start (a copy of it each)
+        let namespaces = s.namespaces, shared = s.sharedWithHost, mounts = s.mountsByKind
+        let counts = (s.failedCallCount, s.laterJoins, s.execSessions)
         o.append("<ul>")
         item("namespaces", &o) { o in
-            if s.namespaces.isEmpty { o.append("-") }
-            o.appendJoined(s.namespaces, ", ") {
+            if namespaces.isEmpty { o.append("-") }
+            o.appendJoined(namespaces, ", ") {
                 $0.appendHTMLEscaped($1.how); $0.append(" "); $0.appendHTMLEscaped($1.type); $0.append(":["); $0.appendDecimal($1.inode); $0.append("]")
             }
         }
         item("shared with the host", &o) { o in
-            if s.sharedWithHost.isEmpty { o.append("-") }
-            o.appendJoined(s.sharedWithHost, ", ") { $0.appendHTMLEscaped($1) }
+            if shared.isEmpty { o.append("-") }
+            o.appendJoined(shared, ", ") { $0.appendHTMLEscaped($1) }
         }
         item("mounts", &o) { o in
-            o.appendJoined(s.mountsByKind.sorted { $0.key < $1.key }, ", ") { $0.appendHTMLEscaped($1.key); $0.append(" "); $0.appendDecimal($1.value) }
+            o.appendJoined(mounts.sorted { $0.key < $1.key }, ", ") { $0.appendHTMLEscaped($1.key); $0.append(" "); $0.appendDecimal($1.value) }
         }
         for v in s.volumes {
             item("volume", &o) { o in
@@ -207,7 +210,7 @@ public enum StartupHTMLReport {
             }
         }
         item("failed calls, later joins, exec sessions", &o) { o in
-            o.appendDecimal(s.failedCallCount); o.append(", "); o.appendDecimal(s.laterJoins); o.append(", "); o.appendDecimal(s.execSessions)
+            o.appendDecimal(counts.0); o.append(", "); o.appendDecimal(counts.1); o.append(", "); o.appendDecimal(counts.2)
         }
         for f in s.findings {
             o.append("<li><b>finding ("); o.appendHTMLEscaped(f.severity); o.append("):</b> "); o.appendHTMLEscaped(f.message); o.append("</li>")
