@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
 
 /// Substring search on UTF-8 bytes. `String.contains(String)` goes through the string
@@ -42,5 +44,23 @@ enum UTF8Search {
         return p.withUTF8 { pb in
             pb.count == 0 || (bytes.count >= pb.count && memcmp(bytes.baseAddress!, pb.baseAddress!, pb.count) == 0)
         }
+    }
+}
+
+extension UTF8Search {
+    /// Whether `raw` starts with `prefix`'s bytes (memcmp: a generic `starts(with:)` over a
+    /// buffer and a String's UTF-8 view goes a byte at a time through both).
+    @inline(__always)
+    static func hasPrefix(_ raw: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
+        guard raw.count >= prefix.count else { return false }
+        return prefix.isEmpty || prefix.withUnsafeBytes { memcmp(raw.baseAddress!, $0.baseAddress!, prefix.count) == 0 }
+    }
+
+    /// Whether `raw` ends with `suffix`'s bytes.
+    @inline(__always)
+    static func hasSuffix(_ raw: UnsafeRawBufferPointer, _ suffix: [UInt8]) -> Bool {
+        guard raw.count >= suffix.count else { return false }
+        return suffix.isEmpty
+            || suffix.withUnsafeBytes { memcmp(raw.baseAddress! + (raw.count - suffix.count), $0.baseAddress!, suffix.count) == 0 }
     }
 }

@@ -65,6 +65,9 @@ public enum Actor: String, Sendable, CaseIterable {
 
     /// Without allocating or hashing: it runs for every host event too.
     static func isEngine(comm: UnsafeRawBufferPointer) -> Bool { engineNames.contains(comm) }
+
+    /// The same for an event's comm, read from the record as two words.
+    static func isEngine(_ ev: EventView) -> Bool { engineNames.contains(CommKey(event: ev)) }
 }
 
 /// The `attributed_by` and `actor` JSON members and the `--why` text suffix.

@@ -96,7 +96,8 @@ public enum CgroupPathMatcher {
     }
 
     static func classify(_ path: Substring) -> Match? {
-        let components = path.split(separator: "/")
+        // split and compared on bytes throughout (a Character at a time is tens of times slower)
+        let components = path.utf8.split(separator: 0x2F).map(Substring.init)
         guard !components.isEmpty else { return nil }  // "/" is the host's root cgroup
         // Paths outside our cgroup namespace start with "/.."; never a container we can name.
         guard !components.contains(where: { $0 == "." || $0 == ".." }) else { return nil }
@@ -141,14 +142,14 @@ public enum CgroupPathMatcher {
             return inPod(ContainerIdentity(id: String(component), runtime: .docker), ancestors: ancestors)
         }
         if let parent, isFullHexID(component), let podUID = podUID(inComponent: parent),
-           ancestors.contains(where: { $0.contains("kubepods") }) {
+           ancestors.contains(where: { $0.hasBytes("kubepods") }) {
             return ContainerIdentity(id: String(component), runtime: .kubernetes, podUID: podUID)
         }
         if parent == "lxc" || parent == "lxc.payload", isLXCName(component) {
             return ContainerIdentity(id: String(component), runtime: .lxc, name: String(component))
         }
-        if component.hasPrefix(lxcPayloadPrefix) {
-            let name = component.dropFirst(lxcPayloadPrefix.count)
+        if component.hasBytePrefix(lxcPayloadPrefix) {
+            let name = component.droppingBytes(first: lxcPayloadPrefix.utf8.count)
             guard isLXCName(name) else { return nil }
             return ContainerIdentity(id: String(name), runtime: .lxc, name: String(name))
         }
@@ -177,10 +178,10 @@ public enum CgroupPathMatcher {
     /// The monitors `crio-conmon-<id>` and `libpod-conmon-<id>` never match: what follows
     /// the prefix must be exactly 64 hex digits.
     private static func runtimeUnitID(_ component: Substring) -> (String, ContainerRuntime)? {
-        for candidate in runtimeUnitPrefixes where component.hasPrefix(candidate.prefix) {
-            var rest = component.dropFirst(candidate.prefix.count)
-            if rest.hasSuffix(".scope") {
-                rest = rest.dropLast(".scope".count)
+        for candidate in runtimeUnitPrefixes where component.hasBytePrefix(candidate.prefix) {
+            var rest = component.droppingBytes(first: candidate.prefix.utf8.count)
+            if rest.hasByteSuffix(".scope") {
+                rest = rest.droppingBytes(last: ".scope".utf8.count)
             } else if !candidate.plainAllowed {
                 continue
             }
@@ -196,13 +197,13 @@ public enum CgroupPathMatcher {
     /// `<slice>:<prefix>:<id>`: the systemd-driver cgroupsPath (e.g. from kubelet) created
     /// literally by a runtime using the cgroupfs driver.
     private static func systemdCgroupsPathID(_ component: Substring, ancestors: ArraySlice<Substring>) -> ContainerIdentity? {
-        guard component.contains(":") else { return nil }
+        guard component.utf8.contains(0x3A) else { return nil }
         let parts = component.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 3, let runtime = systemdCgroupsPathPrefixes[parts[1]], isFullHexID(parts[2]) else {
             return nil
         }
         let identity = ContainerIdentity(id: String(parts[2]), runtime: runtime)
-        if parts[0].contains("kubepods"), let podUID = podUID(inComponent: parts[0]) {
+        if parts[0].hasBytes("kubepods"), let podUID = podUID(inComponent: parts[0]) {
             return ContainerIdentity(id: identity.id, runtime: .kubernetes, podUID: podUID)
         }
         return inPod(identity, ancestors: ancestors)
@@ -210,7 +211,7 @@ public enum CgroupPathMatcher {
 
     /// The identity as a Kubernetes container when an ancestor is a pod's cgroup below kubepods.
     private static func inPod(_ identity: ContainerIdentity, ancestors: ArraySlice<Substring>) -> ContainerIdentity {
-        guard ancestors.contains(where: { $0.contains("kubepods") }) else { return identity }
+        guard ancestors.contains(where: { $0.hasBytes("kubepods") }) else { return identity }
         for ancestor in ancestors.reversed() {
             if let podUID = podUID(inComponent: ancestor) {
                 return ContainerIdentity(id: identity.id, runtime: .kubernetes, podUID: podUID)
@@ -224,17 +225,17 @@ public enum CgroupPathMatcher {
     /// inside a slice name component).
     static func podUID(inComponent component: Substring) -> String? {
         let raw: Substring
-        if component.hasSuffix(".slice") {
+        if component.hasByteSuffix(".slice") {
             // In a slice name '-' separates the parents, so the UID is after the last '-'.
-            let stem = component.dropLast(".slice".count)
-            guard let lastDash = stem.lastIndex(of: "-"),
-                  stem[..<lastDash].contains("kubepods")
+            let stem = component.droppingBytes(last: ".slice".utf8.count)
+            guard let lastDash = stem.utf8.lastIndex(of: 0x2D),
+                  Substring(stem.utf8[..<lastDash]).hasBytes("kubepods")
             else { return nil }
-            let leaf = stem[stem.index(after: lastDash)...]
-            guard leaf.hasPrefix("pod") else { return nil }
-            raw = leaf.dropFirst(3)
-        } else if component.hasPrefix("pod") {
-            raw = component.dropFirst(3)
+            let leaf = Substring(stem.utf8[stem.utf8.index(after: lastDash)...])
+            guard leaf.hasBytePrefix("pod") else { return nil }
+            raw = leaf.droppingBytes(first: 3)
+        } else if component.hasBytePrefix("pod") {
+            raw = component.droppingBytes(first: 3)
         } else {
             return nil
         }
@@ -256,8 +257,9 @@ public enum CgroupPathMatcher {
 
     /// `machine-<escaped name>.scope` → the machine name; libvirt's `machine-qemu…` VMs excluded.
     private static func nspawnMachineName(_ component: Substring) -> String? {
-        guard component.hasPrefix("machine-"), component.hasSuffix(".scope") else { return nil }
-        let escaped = component.dropFirst("machine-".count).dropLast(".scope".count)
+        guard component.hasBytePrefix("machine-"), component.hasByteSuffix(".scope"),
+              component.utf8.count >= "machine-.scope".utf8.count else { return nil }
+        let escaped = component.droppingBytes(first: "machine-".utf8.count).droppingBytes(last: ".scope".utf8.count)
         guard let name = unescapeSystemdUnitName(escaped), !name.isEmpty,
               !name.hasPrefix("qemu-")
         else { return nil }
@@ -337,13 +339,25 @@ public enum CgroupPathMatcher {
         ".slice", ".scope", ".service", ".socket", ".mount", ".swap", ".target", ".device", ".automount",
     ]
 
-    static func isHostCgroupName(_ component: Substring) -> Bool {
-        if hostCgroupNames.contains(component) { return true }
-        if systemdUnitSuffixes.contains(where: { component.hasSuffix($0) }) { return true }
+    // The names above as bytes, compared with memcmp (a Set<Substring> hashes every component).
+    private static let hostCgroupNameBytes: [[UInt8]] = hostCgroupNames.map { Array($0.utf8) }
+    private static let systemdUnitSuffixBytes: [[UInt8]] = systemdUnitSuffixes.map { Array($0.utf8) }
+    private static let hostCgroupPrefixBytes: [[UInt8]] = [
         // LXC's own cgroups (lxc.monitor.<name>, lxc.pivot, ...); its payloads matched earlier.
-        if component.hasPrefix("lxc.") { return true }
+        "lxc.",
         // The runtimes' monitor processes (conmon), never the container itself.
-        if component.hasPrefix("crio-conmon-") || component.hasPrefix("libpod-conmon-") { return true }
+        "crio-conmon-", "libpod-conmon-",
+    ].map { Array($0.utf8) }
+
+    static func isHostCgroupName(_ component: Substring) -> Bool {
+        var text = component
+        let named = text.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            return hostCgroupNameBytes.contains { $0.count == raw.count && UTF8Search.hasPrefix(raw, $0) }
+                || systemdUnitSuffixBytes.contains { UTF8Search.hasSuffix(raw, $0) }
+                || hostCgroupPrefixBytes.contains { UTF8Search.hasPrefix(raw, $0) }
+        }
+        if named { return true }
         if podUID(inComponent: component) != nil { return true }
         return false
     }
@@ -366,4 +380,24 @@ public enum CgroupPathMatcher {
         default: return nil
         }
     }
+}
+
+/// The matcher's tests on bytes: its names and prefixes are ASCII, and an id is then checked
+/// byte by byte anyway. (Substring's Character-based hasPrefix, hasSuffix and contains were
+/// most of the cost of a new cgroup.)
+private extension Substring {
+    func hasBytePrefix(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
+
+    func hasByteSuffix(_ suffix: String) -> Bool {
+        let n = suffix.utf8.count
+        return utf8.count >= n && utf8.suffix(n).elementsEqual(suffix.utf8)
+    }
+
+    func hasBytes(_ needle: String) -> Bool {
+        var text = self
+        return text.withUTF8 { UTF8Search.contains(UnsafeRawBufferPointer($0), needle) }
+    }
+
+    func droppingBytes(first n: Int) -> Substring { Substring(utf8.dropFirst(n)) }
+    func droppingBytes(last n: Int) -> Substring { Substring(utf8.dropLast(n)) }
 }

@@ -1,4 +1,9 @@
 import NstraceABI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Where attribution looks cgroup paths up: the live cgroup tree (`CgroupResolver`), or the
 /// paths a trace file recorded (`RecordedCgroupPaths`).
@@ -44,6 +49,9 @@ public final class ContainerRecord {
     public private(set) var json: [UInt8] = []
     /// The CONTAINER column of the text output: the name, else the id's first 12 characters.
     public private(set) var column: [UInt8] = []
+    /// Counts the changes of `identity`: equal revisions of one record, equal identities (so
+    /// that a table holding a copy of it need not compare four strings per event).
+    private(set) var revision = 0
 
     init(_ identity: ContainerIdentity) {
         self.identity = identity
@@ -77,30 +85,36 @@ public final class ContainerRecord {
         }
         if let name, !name.isEmpty, identity.name != name { identity.name = name; changed = true }
         if let image, !image.isEmpty, self.image != image { self.image = image; changed = true }
-        if changed { encode() }
+        if changed {
+            revision += 1
+            encode()
+        }
     }
 
     private func encode() {
         var out = OutputBuffer(capacity: 256)
         out.append("{\"id\":")
-        out.appendJSONString(Array(identity.id.utf8))
+        out.appendJSONString(identity.id)
         out.append(",\"runtime\":")
-        out.appendJSONString(Array(identity.runtime.rawValue.utf8))
-        for (key, value) in [("name", identity.name), ("image", image), ("pod", identity.podUID),
-                             ("pod_namespace", nil as String?), ("namespace", identity.containerdNamespace)] {
-            out.append(byte: 0x2C)
-            out.appendJSONString(Array(key.utf8))
-            out.append(byte: 0x3A)
-            if let value { out.appendJSONString(Array(value.utf8)) } else { out.append("null") }
+        out.appendJSONString(identity.runtime.rawValue)
+        // each key written as it is: this runs once per container and per change of it
+        func member(_ key: StaticString, _ value: String?) {
+            out.append(key)
+            if let value { out.appendJSONString(value) } else { out.append("null") }
         }
+        member(",\"name\":", identity.name)
+        member(",\"image\":", image)
+        member(",\"pod\":", identity.podUID)
+        member(",\"pod_namespace\":", nil)
+        member(",\"namespace\":", identity.containerdNamespace)
         out.append(byte: 0x7D)
         json = out.bytes
         // docker-style 64-hex ids are known by their first 12; chosen ids (runc, ctr) in full
         let hexID = identity.id.utf8.count == 64 && identity.id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-        var label = identity.name ?? (hexID ? String(identity.id.prefix(12)) : identity.id)
+        var label = identity.name ?? (hexID ? String(decoding: identity.id.utf8.prefix(12), as: UTF8.self) : identity.id)
         if label.isEmpty { label = "?" }
         var col = OutputBuffer(capacity: 64)
-        Array(label.utf8).withUnsafeBytes { col.appendTextEscaped($0) }
+        col.appendTextEscaped(label)
         column = col.bytes
     }
 }
@@ -122,16 +136,40 @@ public final class ContainerRecord {
 public final class ContainerAttribution {
     private let cgroups: (any CgroupPathSource)?
     /// nstrace's own namespace inodes by NST_NS_* slot (a trace file sets them from its snapshot).
-    public var hostNamespaces: NamespaceSet
+    public var hostNamespaces: NamespaceSet {
+        didSet { byNamespaceVersion &+= 1 } // what is a container's namespace changed
+    }
     private var byID: [String: ContainerRecord] = [:]
+    /// Changed only through `setCgroup`, which counts every change in `byCgroupVersion`.
     private var byCgroup: [UInt64: ContainerRecord?] = [:]
+    private var byCgroupVersion: UInt64 = 0
+    /// The last id `fromCgroup` found in `byCgroup`, with `byCgroupVersion` then: a process's
+    /// events come in runs, and one hash lookup per event is most of what they cost here.
+    private var lastCgroupHit: (id: UInt64, record: ContainerRecord?, version: UInt64)?
+
+    private func setCgroup(_ id: UInt64, _ record: ContainerRecord??) {
+        byCgroup[id] = record
+        byCgroupVersion &+= 1
+    }
     /// The last cgroup id found without a path, and the source's `pathsVersion` then: a miss is
     /// not kept in `byCgroup` (its path may come later), but host processes' events come in
     /// long runs from one cgroup, each asking again. Valid while the version is unchanged and
     /// `byCgroup` has no entry for the id (`register` clears it when it adds one).
     private var lastCgroupMiss: (id: UInt64, version: UInt64)?
     private var byLineage: [UInt32: ContainerRecord?] = [:]
+    /// Changed only through `setOwner`, which counts every change in `byNamespaceVersion`
+    /// (as does a change of `hostNamespaces`).
     private var byNamespace: [UInt32: ContainerRecord] = [:]
+    private var byNamespaceVersion: UInt64 = 0
+    /// The namespaces of the last event whose `learnNamespaces` walk left every one of them
+    /// owned, and `byNamespaceVersion` then: a container's events come in runs with the same
+    /// namespaces, and while nothing changed a second walk would find nothing to learn.
+    private var namespacesAllOwned: (inodes: EventInodes, version: UInt64)?
+
+    private func setOwner(_ inode: UInt32, _ record: ContainerRecord?) {
+        byNamespace[inode] = record
+        byNamespaceVersion &+= 1
+    }
     /// The engines' work, tied by evidence (EngineEvidence.swift).
     public let engine = EngineEvidence()
     /// A recording's look-back (set before its second pass; never live): what the whole file
@@ -173,10 +211,10 @@ public final class ContainerAttribution {
     public func register(_ identity: ContainerIdentity, namespaces: NamespaceSet = NamespaceSet(), cgroupID: UInt64? = nil) -> ContainerRecord {
         let record = recordFor(identity)
         for slot in 0..<NamespaceSlot.count where isContainerNamespace(slot: slot, inode: namespaces[slot]) {
-            byNamespace[namespaces[slot]] = record
+            setOwner(namespaces[slot], record)
         }
         if let cgroupID {
-            byCgroup[cgroupID] = record
+            setCgroup(cgroupID, .some(record))
             if lastCgroupMiss?.id == cgroupID { lastCgroupMiss = nil }
         }
         return record
@@ -195,13 +233,13 @@ public final class ContainerAttribution {
             if let cgroups, !ev.isTruncated(slot: 0) {
                 cgroups.register(id: ev.cgroupMkdir.id, path: String(decoding: ev.string(0), as: UTF8.self))
             }
-            byCgroup[ev.cgroupMkdir.id] = nil // resolve afresh: an id can be reused
+            setCgroup(ev.cgroupMkdir.id, nil) // resolve afresh: an id can be reused
             return Attribution(container: nil)
         case .exec:
             var record = learnExec(ev)
             var reason: AttributionReason? = record == nil ? nil
                 : (!ev.exec.isRuntime && (byCgroup[ev.cgroupId] ?? nil) != nil ? .cgroup : .lineage)
-            engine.learn(ev, record?.identity, reason: reason)
+            engine.learn(ev, record, reason: reason)
             // a helper whose argv names the container (docker's libnetwork-setkey hook)
             if record == nil, let (identity, _) = engine.attribute(ev, namespaceOwner: { _ in nil }) {
                 (record, reason) = (recordFor(identity), .engine)
@@ -226,7 +264,7 @@ public final class ContainerAttribution {
             (record, reason) = (recordFor(identity), .later)
         }
         learnNamespaces(ev, record)
-        engine.learn(ev, record?.identity, reason: reason)
+        engine.learn(ev, record, reason: reason)
         // only a container's own process (not an engine tied by evidence) makes a namespace it joins its own
         let own = reason == .cgroup || reason == .lineage || reason == .namespace ? record : nil
         return Attribution(container: record, target: ev.type == .setns ? target(ev, caller: own) : nil,
@@ -236,7 +274,7 @@ public final class ContainerAttribution {
     /// Who made a call tied by `reason`: an engine by its comm or by engine evidence, a
     /// runtime by its lineage, else the container.
     private func actor(_ ev: EventView, _ reason: AttributionReason?, byEngine: Bool = false) -> Actor {
-        if Actor.isEngine(comm: ev.comm) { return .engine }
+        if Actor.isEngine(ev) { return .engine }
         if ev.lineage != 0 || (ev.type == .exec && ev.exec.isRuntime) { return .runtime }
         if byEngine || reason == .engine || reason == .later { return .engine }
         return .container
@@ -258,7 +296,7 @@ public final class ContainerAttribution {
         // setting the container up in a namespace its engine made beforehand (podman, dockerd).
         if call.targetInode != 0, !ev.failed, let own = caller,
            isContainerNamespace(slot: slotOf(cloneFlag: call.targetType), inode: call.targetInode) {
-            byNamespace[call.targetInode] = own
+            setOwner(call.targetInode, own)
             noteOwner(call.targetInode, own, ev.tsNs)
             return own
         }
@@ -273,7 +311,11 @@ public final class ContainerAttribution {
 
     private func fromCgroup(_ id: UInt64) -> ContainerRecord? {
         if let miss = lastCgroupMiss, miss.id == id, cgroups?.pathsVersion == miss.version { return nil }
-        if let known = byCgroup[id] { return known }
+        if let hit = lastCgroupHit, hit.id == id, hit.version == byCgroupVersion { return hit.record }
+        if let known = byCgroup[id] {
+            lastCgroupHit = (id, known, byCgroupVersion)
+            return known
+        }
         guard let cgroups else { return nil }
         guard let path = cgroups.path(forID: id) else {
             // unknown yet: asked again once a path may have become known
@@ -285,7 +327,7 @@ public final class ContainerAttribution {
             identity = refineGuess(guess)
         }
         let record = identity.map(recordFor)
-        byCgroup[id] = .some(record)
+        setCgroup(id, .some(record))
         return record
     }
 
@@ -317,19 +359,25 @@ public final class ContainerAttribution {
         let creates = ev.type == .unshare || ev.type == .clone || ev.type == .clone3
         // an event of no container forgets only what it created (host noise stops here)
         guard record != nil || creates else { return }
+        // the same namespaces as the last walk, all owned then, and nothing changed since
+        let inodes = EventInodes(ev)
+        if !creates, let known = namespacesAllOwned, known.version == byNamespaceVersion, known.inodes == inodes { return }
         for slot in 0..<Int(NST_NS_SLOTS) {
             let inode = ev.ns(slot)
             guard isContainerNamespace(slot: slot, inode: inode) else { continue }
             let created = creates && ev.hasNsBefore && ev.nsBefore(slot) != inode
             if let record {
                 if created || byNamespace[inode] == nil {
-                    byNamespace[inode] = record
+                    setOwner(inode, record)
                     noteOwner(inode, record, ev.tsNs)
                 }
             } else if created {
-                byNamespace[inode] = nil
+                setOwner(inode, nil)
             }
         }
+        // every container namespace of the event has an owner now (an event of no container
+        // that created one left it without)
+        namespacesAllOwned = record != nil ? (inodes, byNamespaceVersion) : nil
     }
 
     private func learnExec(_ ev: EventView) -> ContainerRecord? {
@@ -342,7 +390,11 @@ public final class ContainerAttribution {
         }
         // a cut argv names no container (never a prefix of its id): the lineage that started
         // this runtime (the shim's `-id`) does
-        let parsed = RuntimeCommandLine.identify(filename: String(decoding: ev.string(0), as: UTF8.self), arguments: ev.execArguments)
+        // most runtime execs name no container (`runc init`, `runc spec`): the bytes tell
+        // before argv is made Strings
+        let parsed = RuntimeCommandLine.mayName(ev)
+            ? RuntimeCommandLine.identify(filename: String(decoding: ev.string(0), as: UTF8.self), arguments: ev.execArguments)
+            : nil
         let record = parsed.map { recordFor($0, confirmed: true) } ?? inherited
         byLineage[tgid] = .some(record)
         return record
@@ -384,6 +436,23 @@ public final class ContainerAttribution {
     }
 }
 
+/// An event's namespace inodes after the call, copied from the record in one go and compared
+/// as words (`NamespaceSet`'s == goes lane by lane through SIMD's generic code).
+struct EventInodes: Equatable {
+    private var words = SIMD16<UInt32>()
+
+    init(_ ev: EventView) {
+        let size = 4 * NamespaceSlot.count
+        withUnsafeMutableBytes(of: &words) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: ev.bytes[EventLayout.ns ..< EventLayout.ns + size]))
+        }
+    }
+
+    static func == (a: EventInodes, b: EventInodes) -> Bool {
+        withUnsafeBytes(of: a.words) { x in withUnsafeBytes(of: b.words) { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+    }
+}
+
 /// What attribution tells of one event.
 public struct Attribution {
     /// The container the event belongs to; nil: the host, or unknown.
@@ -405,5 +474,6 @@ public struct Attribution {
 
 extension EventView {
     /// The tgid of the container-runtime process whose tree the task was in (0: none).
-    @inlinable public var lineage: UInt32 { header.lineage }
+    /// (One field read from the record, not a copy of the whole header: it is read per event.)
+    @inlinable public var lineage: UInt32 { field(EventLayout.lineage) }
 }

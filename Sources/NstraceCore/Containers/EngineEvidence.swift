@@ -36,6 +36,14 @@ public final class EngineEvidence {
     public var hindsight: Learned?
     /// The container's processes (tgid), to read `/proc/<pid>/ns/net` sources.
     private var processes: [UInt32: ContainerIdentity] = [:]
+    /// The last entry `learn` put in `processes` (only it writes there), as its record and the
+    /// record's revision: a process's events come in runs, and one already remembered needs no
+    /// hashing (nor a copy of its identity) again. Compared by ObjectIdentifier (no retain per
+    /// event); `lastRecord` keeps that object alive, so its identifier is not reused.
+    private var lastPID: UInt32 = 0
+    private var lastRecordID: ObjectIdentifier?
+    private var lastRevision = 0
+    private var lastRecord: ContainerRecord?
     /// Helper processes whose argv named the container (their events are the engine's).
     private var helpers: [UInt32: (ContainerIdentity, UInt64)] = [:]
     /// Engine threads inside a container's namespace: the namespace (slot, inode) they entered.
@@ -56,38 +64,48 @@ public final class EngineEvidence {
 
     // MARK: learning
 
-    /// Learns from an event whose container is known (`identity`), or from evidence it carries.
-    func learn(_ ev: EventView, _ identity: ContainerIdentity?, reason: AttributionReason?) {
-        if let identity, reason != .engine || ev.type == .exec {
-            remember(&processes, ev.pid, identity)
+    /// Learns from an event whose container is known (`record`), or from evidence it carries.
+    func learn(_ ev: EventView, _ record: ContainerRecord?, reason: AttributionReason?) {
+        if let record, reason != .engine || ev.type == .exec {
+            if lastPID != ev.pid || lastRecordID != ObjectIdentifier(record) || lastRevision != record.revision {
+                remember(&processes, ev.pid, record.identity)
+                (lastPID, lastRecordID, lastRevision, lastRecord) = (ev.pid, ObjectIdentifier(record), record.revision, record)
+            }
         }
         switch ev.type {
         case .exec:
             learnSetkey(ev)
         case .mount where !ev.failed:
-            guard let identity else { return }
+            guard let record else { return } // its identity copied only where it is kept
             // the runtime binding the root filesystem the engine mounted: overlay ids
-            for slot in [0, 1] where !ev.isTruncated(slot: slot) && ev.string(slot).starts(with: "/var/lib/".utf8) {
+            for slot in 0..<2 where !ev.isTruncated(slot: slot) && UTF8Search.hasPrefix(ev.string(slot), Self.varLib) {
                 let path = Array(ev.string(slot))
                 if let mid = Self.component(after: Self.dockerOverlayPrefix, in: path) {
-                    remember(&learned.overlayMounts, Self.mountID(mid), identity, ev.tsNs)
+                    remember(&learned.overlayMounts, Self.mountID(mid), record.identity, ev.tsNs)
                 }
                 if let layer = Self.component(after: Self.podmanOverlayPrefix, in: path) {
-                    remember(&learned.podmanLayers, layer, identity, ev.tsNs)
+                    remember(&learned.podmanLayers, layer, record.identity, ev.tsNs)
                 }
             }
             // a network namespace bound onto a file for the container (dockerd binding the
             // container's /proc/<pid>/ns/net, podman its own thread's): that file is its netns
-            if let target = Self.string(ev, 1), let pid = Self.procNetPID(ev, 0) {
-                remember(&learned.netnsFiles, String(decoding: target, as: UTF8.self), processes[pid] ?? identity, ev.tsNs)
+            if let pid = Self.procNetPID(ev, 0), let target = Self.string(ev, 1) {
+                remember(&learned.netnsFiles, String(decoding: target, as: UTF8.self), processes[pid] ?? record.identity, ev.tsNs)
             }
         default:
             break
         }
     }
 
+    private static let varLib = Array("/var/lib/".utf8)
+    private static let setkeyName = Array("libnetwork-setkey".utf8)
+
     /// `libnetwork-setkey [-exec-root=…] <container-id> <sandbox-id>`: dockerd's prestart hook.
     private func learnSetkey(_ ev: EventView) {
+        // nearly every exec is another program: argv[0]'s bytes tell before argv is parsed
+        let argv = ev.string(1)
+        let first = UnsafeRawBufferPointer(rebasing: argv.prefix { $0 != 0 })
+        guard UTF8Search.hasSuffix(first, Self.setkeyName) else { return }
         let args = ev.execArguments
         guard !args.cut, let first = args.head.first, first.hasSuffix("libnetwork-setkey") else { return }
         let positional = args.head.dropFirst().filter { !$0.hasPrefix("-") }
@@ -106,7 +124,7 @@ public final class EngineEvidence {
 
     /// The container of an event nothing else tied, and whether only hindsight did.
     func attribute(_ ev: EventView, namespaceOwner: (UInt32) -> ContainerIdentity?) -> (ContainerIdentity, later: Bool)? {
-        let engine = Actor.isEngine(comm: ev.comm)
+        let engine = Actor.isEngine(ev)
         if engine, enginePids.count < Self.limit { enginePids.insert(ev.pid) }
         // (empty tables are not hashed into: this runs for every host event)
         if !helpers.isEmpty, let (id, since) = helpers[ev.pid], ev.tsNs >= since, ev.tsNs - since < Self.helperLifetimeNs { return (id, false) }
@@ -208,7 +226,7 @@ public final class EngineEvidence {
 
     static func underEnginePrefix(_ raw: UnsafeRawBufferPointer) -> Bool {
         guard raw.count > 5, raw[0] == 0x2F, raw[4] == 0x2F else { return false } // "/run/", "/var/"
-        return enginePrefixes.contains { raw.starts(with: $0) }
+        return enginePrefixes.contains { UTF8Search.hasPrefix(raw, $0) }
     }
 
     /// `underEnginePrefix`: whether the path is under one of `enginePrefixes` (else only a
@@ -280,12 +298,15 @@ public final class EngineEvidence {
         return Array(ev.string(slot))
     }
 
+    private static let procPrefix = Array("/proc/".utf8)
+    private static let nsNetSuffix = Array("/ns/net".utf8)
+
     /// `/proc/<pid>/ns/net` or `/proc/<pid>/task/<tid>/ns/net` in slot `slot`: the pid.
     static func procNetPID(_ ev: EventView, _ slot: Int) -> UInt32? {
         guard ev.type == .mount else { return nil }
         // most mounts name no netns file: look at the bytes before making anything of them
         let raw = ev.string(slot)
-        guard raw.count > 13, raw.starts(with: "/proc/".utf8), raw.suffix(7).elementsEqual("/ns/net".utf8),
+        guard raw.count > 13, UTF8Search.hasPrefix(raw, procPrefix), UTF8Search.hasSuffix(raw, nsNetSuffix),
               let s = string(ev, slot) else { return nil }
         let parts = s.split(separator: 0x2F).map { String(decoding: $0, as: UTF8.self) }
         guard parts.count >= 4, parts[0] == "proc", parts.last == "net", parts[parts.count - 2] == "ns",

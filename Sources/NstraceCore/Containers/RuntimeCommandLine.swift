@@ -28,8 +28,9 @@ public enum RuntimeCommandLine {
         if program.hasPrefix("containerd-shim") { return shim(arguments) }
         if program == "conmon" { return conmon(arguments) }
         if program == "ctr" { return ctr(arguments) }
-        if program == "runc" || program == "crun" || program == "youki" || basename(filename) == "runc" || basename(filename) == "crun" {
-            return ociRuntime(program: basename(filename).isEmpty ? program : basename(filename), arguments)
+        let file = basename(filename)
+        if program == "runc" || program == "crun" || program == "youki" || file == "runc" || file == "crun" {
+            return ociRuntime(program: file.isEmpty ? program : file, arguments)
         }
         return nil
     }
@@ -103,8 +104,9 @@ public enum RuntimeCommandLine {
         while i < args.endIndex {
             let a = args[i]
             if a == "--" { return (i + 1 < args.endIndex ? args[i + 1] : nil, false) }
-            guard a.hasPrefix("-"), a.count > 1 else { return (a, false) }
-            if a.contains("=") { i += 1; continue }
+            // bytes, not Characters (as the runtimes' own option parsers read them)
+            guard a.utf8.first == 0x2D, a.utf8.count > 1 else { return (a, false) }
+            if a.utf8.contains(0x3D) { i += 1; continue }
             if subcommand == "ps" && a == "-f" { i += 2; continue } // ps -f is --format
             if valued.contains(a) { i += 2; continue }
             if boolean.contains(a) { i += 1; continue }
@@ -131,8 +133,8 @@ public enum RuntimeCommandLine {
         while i < args.count, positional.count < 2 {
             let a = args[i]
             if a == "--" { positional += args[(i + 1)...].prefix(2 - positional.count); break }
-            if a.hasPrefix("-") && a.count > 1 {
-                i += a.contains("=") || ctrBoolean.contains(a) ? 1 : 2
+            if a.utf8.first == 0x2D && a.utf8.count > 1 {
+                i += a.utf8.contains(0x3D) || ctrBoolean.contains(a) ? 1 : 2
                 continue
             }
             positional.append(a)
@@ -168,14 +170,21 @@ public enum RuntimeCommandLine {
         return nil
     }
 
-    /// `--flag value` or `--flag=value`.
+    /// `--flag value` or `--flag=value`; every flag starts with `-`.
     static func value(of flags: [String], in args: ArraySlice<String>) -> String? {
         var i = args.startIndex
         while i < args.endIndex {
             let a = args[i]
-            for f in flags {
-                if a == f, i + 1 < args.endIndex { return args[i + 1] }
-                if a.hasPrefix(f + "=") { return String(a.dropFirst(f.count + 1)) }
+            // only an option can match: most arguments are dismissed by their first byte
+            if a.utf8.first == 0x2D {
+                for f in flags {
+                    if a == f, i + 1 < args.endIndex { return args[i + 1] }
+                    // `f=` by bytes, without making the string `f + "="`
+                    let n = f.utf8.count
+                    if a.utf8.count > n, a.utf8.starts(with: f.utf8), a.utf8.dropFirst(n).first == 0x3D {
+                        return String(decoding: a.utf8.dropFirst(n + 1), as: UTF8.self)
+                    }
+                }
             }
             i += 1
         }
@@ -188,7 +197,65 @@ public enum RuntimeCommandLine {
         }
     }
 
+    // MARK: a cheap first look, on the record's bytes
+
+    private static let subcommandBytes: [[UInt8]] = containerSubcommands.map { Array($0.utf8) }
+    private static let otherProgramBytes: [[UInt8]] = ["conmon", "ctr"].map { Array($0.utf8) }
+    private static let shimPrefix = Array("containerd-shim".utf8)
+
+    /// Whether `identify` can find a container in exec `ev` at all: false when neither argv[0]'s
+    /// nor the file's name is a shim's, conmon's or ctr's (which name it by their options) and no
+    /// other argument is a subcommand of `containerSubcommands` (without one runc and crun name
+    /// none). A necessary condition only, read from the bytes without making a String: every
+    /// piece of argv and of its tail is compared whole, cut ones too, so it never says false
+    /// where `identify` would find an id.
+    static func mayName(_ ev: EventView) -> Bool {
+        let argv = ev.string(1)
+        let first = UnsafeRawBufferPointer(rebasing: argv.prefix { $0 != 0 })
+        if isOtherProgram(lastComponent(first)) || isOtherProgram(lastComponent(ev.string(0))) { return true }
+        var found = false
+        func look(_ piece: UnsafeRawBufferPointer) {
+            if !found, subcommandBytes.contains(where: { $0.count == piece.count && UTF8Search.hasPrefix(piece, $0) }) { found = true }
+        }
+        // argv[0] is no subcommand; the tail's pieces are all looked at (a superset is safe)
+        forEachPiece(UnsafeRawBufferPointer(rebasing: argv[min(first.count + 1, argv.count)...]), look)
+        if ev.isTruncated(slot: 1) { forEachPiece(ev.string(2), look) }
+        return found
+    }
+
+    private static func isOtherProgram(_ name: UnsafeRawBufferPointer) -> Bool {
+        UTF8Search.hasPrefix(name, shimPrefix)
+            || otherProgramBytes.contains { $0.count == name.count && UTF8Search.hasPrefix(name, $0) }
+    }
+
+    /// The NUL-separated pieces of `bytes`, the last one also when no NUL ends it.
+    private static func forEachPiece(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var start = 0
+        for i in 0..<bytes.count where bytes[i] == 0 {
+            body(UnsafeRawBufferPointer(rebasing: bytes[start..<i]))
+            start = i + 1
+        }
+        if start < bytes.count { body(UnsafeRawBufferPointer(rebasing: bytes[start..<bytes.count])) }
+    }
+
+    /// `basename` on bytes: the last non-empty `/`-separated component (empty when none).
+    private static func lastComponent(_ path: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var end = path.count
+        while end > 0, path[end - 1] == 0x2F { end -= 1 }
+        var start = end
+        while start > 0, path[start - 1] != 0x2F { start -= 1 }
+        return UnsafeRawBufferPointer(rebasing: path[start..<end])
+    }
+
+    /// The last non-empty `/`-separated component (the path itself when it has none), found
+    /// on the bytes: splitting a String goes Character by Character.
     static func basename(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
+        let bytes = path.utf8
+        var end = bytes.endIndex
+        while end > bytes.startIndex, bytes[bytes.index(before: end)] == 0x2F { end = bytes.index(before: end) }
+        guard end > bytes.startIndex else { return path }
+        var start = end
+        while start > bytes.startIndex, bytes[bytes.index(before: start)] != 0x2F { start = bytes.index(before: start) }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }
