@@ -64,3 +64,22 @@ extension UTF8Search {
             || suffix.withUnsafeBytes { memcmp(raw.baseAddress! + (raw.count - suffix.count), $0.baseAddress!, suffix.count) == 0 }
     }
 }
+
+extension UTF8Search {
+    /// `hasPrefix` for a literal: a StaticString's bytes need no global array (each use of
+    /// one costs a lazy-init check, a retain and a release) nor a String's `withUTF8`. A bare
+    /// literal argument picks the String overload: write `"…" as StaticString`.
+    @inline(__always)
+    static func hasPrefix(_ raw: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        prefix.withUTF8Buffer { p in
+            raw.count >= p.count && (p.count == 0 || memcmp(raw.baseAddress!, p.baseAddress!, p.count) == 0)
+        }
+    }
+
+    @inline(__always)
+    static func hasSuffix(_ raw: UnsafeRawBufferPointer, _ suffix: StaticString) -> Bool {
+        suffix.withUTF8Buffer { p in
+            raw.count >= p.count && (p.count == 0 || memcmp(raw.baseAddress! + (raw.count - p.count), p.baseAddress!, p.count) == 0)
+        }
+    }
+}

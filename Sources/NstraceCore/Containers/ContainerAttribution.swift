@@ -143,9 +143,12 @@ public final class ContainerAttribution {
     /// Changed only through `setCgroup`, which counts every change in `byCgroupVersion`.
     private var byCgroup: [UInt64: ContainerRecord?] = [:]
     private var byCgroupVersion: UInt64 = 0
-    /// The last id `fromCgroup` found in `byCgroup`, with `byCgroupVersion` then: a process's
-    /// events come in runs, and one hash lookup per event is most of what they cost here.
-    private var lastCgroupHit: (id: UInt64, record: ContainerRecord?, version: UInt64)?
+    /// The last id `fromCgroup` found in `byCgroup`, its record, and `byCgroupVersion` then
+    /// (valid while `lastCgroupHitVersion` is current): a process's events come in runs, and one
+    /// hash lookup per event is most of what they cost here.
+    private var lastCgroupHitID: UInt64 = 0
+    private var lastCgroupHitRecord: ContainerRecord?
+    private var lastCgroupHitVersion: UInt64 = .max
 
     private func setCgroup(_ id: UInt64, _ record: ContainerRecord??) {
         byCgroup[id] = record
@@ -311,9 +314,9 @@ public final class ContainerAttribution {
 
     private func fromCgroup(_ id: UInt64) -> ContainerRecord? {
         if let miss = lastCgroupMiss, miss.id == id, cgroups?.pathsVersion == miss.version { return nil }
-        if let hit = lastCgroupHit, hit.id == id, hit.version == byCgroupVersion { return hit.record }
+        if lastCgroupHitID == id, lastCgroupHitVersion == byCgroupVersion { return lastCgroupHitRecord }
         if let known = byCgroup[id] {
-            lastCgroupHit = (id, known, byCgroupVersion)
+            (lastCgroupHitID, lastCgroupHitRecord, lastCgroupHitVersion) = (id, known, byCgroupVersion)
             return known
         }
         guard let cgroups else { return nil }

@@ -78,7 +78,7 @@ public final class EngineEvidence {
         case .mount where !ev.failed:
             guard let record else { return } // its identity copied only where it is kept
             // the runtime binding the root filesystem the engine mounted: overlay ids
-            for slot in 0..<2 where !ev.isTruncated(slot: slot) && UTF8Search.hasPrefix(ev.string(slot), Self.varLib) {
+            for slot in 0..<2 where !ev.isTruncated(slot: slot) && UTF8Search.hasPrefix(ev.string(slot), "/var/lib/" as StaticString) {
                 let path = Array(ev.string(slot))
                 if let mid = Self.component(after: Self.dockerOverlayPrefix, in: path) {
                     remember(&learned.overlayMounts, Self.mountID(mid), record.identity, ev.tsNs)
@@ -97,15 +97,13 @@ public final class EngineEvidence {
         }
     }
 
-    private static let varLib = Array("/var/lib/".utf8)
-    private static let setkeyName = Array("libnetwork-setkey".utf8)
 
     /// `libnetwork-setkey [-exec-root=…] <container-id> <sandbox-id>`: dockerd's prestart hook.
     private func learnSetkey(_ ev: EventView) {
         // nearly every exec is another program: argv[0]'s bytes tell before argv is parsed
         let argv = ev.string(1)
         let first = UnsafeRawBufferPointer(rebasing: argv.prefix { $0 != 0 })
-        guard UTF8Search.hasSuffix(first, Self.setkeyName) else { return }
+        guard UTF8Search.hasSuffix(first, "libnetwork-setkey" as StaticString) else { return }
         let args = ev.execArguments
         guard !args.cut, let first = args.head.first, first.hasSuffix("libnetwork-setkey") else { return }
         let positional = args.head.dropFirst().filter { !$0.hasPrefix("-") }
@@ -298,15 +296,12 @@ public final class EngineEvidence {
         return Array(ev.string(slot))
     }
 
-    private static let procPrefix = Array("/proc/".utf8)
-    private static let nsNetSuffix = Array("/ns/net".utf8)
-
     /// `/proc/<pid>/ns/net` or `/proc/<pid>/task/<tid>/ns/net` in slot `slot`: the pid.
     static func procNetPID(_ ev: EventView, _ slot: Int) -> UInt32? {
         guard ev.type == .mount else { return nil }
         // most mounts name no netns file: look at the bytes before making anything of them
         let raw = ev.string(slot)
-        guard raw.count > 13, UTF8Search.hasPrefix(raw, procPrefix), UTF8Search.hasSuffix(raw, nsNetSuffix),
+        guard raw.count > 13, UTF8Search.hasPrefix(raw, "/proc/" as StaticString), UTF8Search.hasSuffix(raw, "/ns/net" as StaticString),
               let s = string(ev, slot) else { return nil }
         let parts = s.split(separator: 0x2F).map { String(decoding: $0, as: UTF8.self) }
         guard parts.count >= 4, parts[0] == "proc", parts.last == "net", parts[parts.count - 2] == "ns",
