@@ -46,8 +46,9 @@ public final class AnalysisEventAdapter {
         return value
     }
 
-    /// The same array storage (no element compare).
-    private static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    /// The same array storage (no element compare): a record's JSON buffer unchanged
+    /// (here, and in `StartupAnalyzer.ownBuilder`).
+    static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
     }
 
@@ -57,7 +58,8 @@ public final class AnalysisEventAdapter {
 
     public init() {}
 
-    /// Each kept event is stored here first, then copied by the builder that keeps it.
+    /// An event not of a container (engine, join) is stored here first, then copied by the
+    /// builder that keeps it.
     private var scratch = EventArena(capacity: 4096)
 
     /// Attributes `ev` (which attribution must see, every event in order) and feeds the analyzer.
@@ -73,6 +75,13 @@ public final class AnalysisEventAdapter {
         // (with `ownsNetns` given, a host join is decided here: never `.hostJoin`)
         guard case .event = route(ev, container: record, target: target, ownsNetns: analyzer.ownsNetns) else {
             analyzer.skip(tsNs: ev.tsNs)
+            return
+        }
+        if let record, let b = analyzer.ownBuilder(record, value: container) {
+            // the container's own event: stored where it is kept, in its start's arena
+            let mark = b.arena.count
+            let e = store(ev, kind: Self.kind(ev.type), record: record, attribution: attribution, into: &b.arena)
+            analyzer.consumeStored(e, into: b, from: mark)
             return
         }
         scratch.removeAll()

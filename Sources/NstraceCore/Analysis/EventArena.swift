@@ -160,6 +160,14 @@ struct EventArena: Sendable {
         return withBytes(span) { Self.same(UnsafeRawBufferPointer(rebasing: $0.suffix(s.utf8.count)), s) }
     }
 
+    /// Forgets the bytes from `count` on (an event stored in place, then not kept: its bytes
+    /// go). Spans into them mean nothing afterwards.
+    mutating func truncate(to count: Int) {
+        precondition(count >= 0 && count <= storage.count, "a truncation outside the arena")
+        reserve(0)  // memory of this arena's own before it changes
+        storage.count = count
+    }
+
     /// Forgets the content, keeps the memory (a scratch arena reused for every event).
     mutating func removeAll() {
         if isKnownUniquelyReferenced(&storage) {

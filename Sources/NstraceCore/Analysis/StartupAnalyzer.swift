@@ -22,6 +22,13 @@ public final class StartupAnalyzer {
     private var pidOwner: [UInt32: StartupBuilder] = [:]
     /// The builder of the previous container event (most come in runs of one container).
     private var lastBuilder: StartupBuilder?
+    /// The container record of the previous own-builder lookup, its JSON buffer (re-encoded
+    /// whenever the record's identity, name or image changes) and its builder: a run of one
+    /// container's events finds its builder by the record's identity, without making,
+    /// comparing and releasing the container's value with its Strings per event (issue 9).
+    private var lastRecord: ContainerRecord?
+    private var lastRecordJSON: [UInt8] = []
+    private var lastRecordBuilder: StartupBuilder?
     /// Live use: containers let go by `releaseFinished` (bounded), whose later events are not a start.
     private var released: Set<String> = []
     static let releasedLimit = 16384
@@ -81,6 +88,32 @@ public final class StartupAnalyzer {
         var arena = EventArena()
         let stored = StoredEvent(e, into: &arena)
         consume(stored, arena, container: e.container, joined: e.joined)
+    }
+
+    /// The builder of container `r`'s start, for its event to be stored straight into the
+    /// builder's arena (`consumeStored`); `value` makes the container's value, only when `r`
+    /// is not the previous call's record. Nil in live use once a container was released (its
+    /// later events may be dropped: `consume` decides).
+    func ownBuilder(_ r: ContainerRecord, value: (ContainerRecord) -> AnalysisEvent.Container) -> StartupBuilder? {
+        guard released.isEmpty else { return nil }
+        if let b = lastRecordBuilder, lastRecord === r, AnalysisEventAdapter.same(lastRecordJSON, r.json) { return b }
+        // what `consume` does for a container's value: the value refreshed in the builder and known
+        let c = value(r)
+        let b = builder(for: c)
+        if b.container != c { noteKnown(c) }
+        b.refresh(c)
+        lastRecord = r
+        lastRecordJSON = r.json
+        lastRecordBuilder = b
+        return b
+    }
+
+    /// An event of `b`'s container (`ownBuilder`), stored into `b.arena` from byte `mark` on.
+    func consumeStored(_ e: StoredEvent, into b: StartupBuilder, from mark: Int) {
+        eventsRead &+= 1
+        if e.tsNs > currentLastTs { currentLastTs = e.tsNs }
+        b.addStored(e, from: mark)
+        claim(for: b)
     }
 
     /// One event in stored form, its bytes in `a` (the caller's: what is kept is copied),
@@ -167,6 +200,7 @@ public final class StartupAnalyzer {
 
     public func finish() -> StartupAnalysis {
         lastBuilder = nil
+        lastRecordBuilder = nil
         mergeCutIDs()
         var startups: [ContainerStartup] = []
         for id in order {
@@ -209,6 +243,7 @@ public final class StartupAnalyzer {
         netnsOwner = netnsOwner.filter { !gone.contains(ObjectIdentifier($0.value)) }
         pidOwner = pidOwner.filter { !gone.contains(ObjectIdentifier($0.value)) }
         if let last = lastBuilder, gone.contains(ObjectIdentifier(last)) { lastBuilder = nil }
+        lastRecordBuilder = nil
         // losses older than every start still in progress can no longer touch one
         let oldest = order.compactMap { builders[$0]?.events.first?.tsNs }.min() ?? .max
         for (f, windows) in lossWindows { lossWindows[f] = windows.filter { $0.1 >= oldest } }
