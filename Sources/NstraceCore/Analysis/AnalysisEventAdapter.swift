@@ -155,15 +155,24 @@ public final class AnalysisEventAdapter {
                into arena: inout EventArena) -> StoredEvent {
         // ts_ns is taken at the syscall's exit: the analysis times calls from their entry
         let entry = ev.tsNs >= ev.latencyNs ? ev.tsNs - ev.latencyNs : 0
+        // the raw record first: a string that text-escaping leaves as it is (the common case)
+        // is then a span into the record's copy of it, not a second copy (issue 9)
+        let rawRecord = StoredEventDetail.store(ev, into: &arena)
+        let comm = ev.comm
+        let commSpan = EventArena.isPlain(comm)
+            ? ByteSpan(offset: rawRecord.offset + UInt32(EventLayout.comm), count: UInt32(comm.count)) : arena.appendText(comm)
         var e = StoredEvent(tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid, tid: ev.tid, kind: kind,
-                            name: arena.append(ev.type.staticName), comm: arena.appendText(ev.comm))
+                            name: arena.append(ev.type.staticName), comm: commSpan)
         e.errno = ev.errno
         e.attributed = record != nil
         e.netns = ev.ns(NamespaceSlot.net.index)
-        e.isEngine = Self.isEngine(ev.comm)
+        e.isEngine = Self.isEngine(comm)
         e.ppid = ev.ppid
         func string(_ slot: Int) -> ByteSpan {
-            ev.stringIsNull(slot: slot) ? .absent : arena.appendText(ev.string(slot))
+            if ev.stringIsNull(slot: slot) { return .absent }
+            let raw = ev.string(slot)
+            guard ev.type.hasStrings, EventArena.isPlain(raw) else { return arena.appendText(raw) }
+            return ByteSpan(offset: rawRecord.offset + UInt32(StoredEventDetail.stringOffset(ev, slot: slot)), count: UInt32(raw.count))
         }
         switch ev.type {
         case .unshare, .clone, .clone3:
@@ -229,7 +238,7 @@ public final class AnalysisEventAdapter {
         default:
             break
         }
-        e.record = StoredEventDetail.store(ev, into: &arena)
+        e.record = rawRecord
         return e
     }
 

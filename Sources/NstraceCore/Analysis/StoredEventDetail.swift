@@ -22,6 +22,14 @@ enum StoredEventDetail {
         return ByteSpan(offset: header.offset, count: count)
     }
 
+    /// Where string slot `slot`'s bytes lie in the record `store` appends for `ev` (a record
+    /// with strings), from its start.
+    static func stringOffset(_ ev: EventView, slot: Int) -> Int {
+        var offset = EventLayout.headerSize
+        for s in 0 ..< slot { offset += ev.string(s).count }
+        return offset
+    }
+
     /// Appends the detail line of the record `span` holds in `arena` (made by `store`). The
     /// record is laid out on the stack (no allocation, nothing shared between threads); only
     /// the bytes the line reads are written: the header and each string up to its length.
