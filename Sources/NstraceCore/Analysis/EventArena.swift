@@ -50,6 +50,17 @@ struct EventArena: Sendable {
         return span
     }
 
+    /// Appends `n` bytes that `fill` writes from the pointer it is given: one reservation
+    /// for bytes of several parts (an event's raw record: its header and strings).
+    mutating func append(count n: Int, _ fill: (UnsafeMutableRawPointer) -> Void) -> ByteSpan {
+        let span = ByteSpan(offset: UInt32(storage.count), count: UInt32(n))
+        guard n > 0 else { return span }
+        reserve(n)
+        fill(storage.base + storage.count)
+        storage.count += n
+        return span
+    }
+
     mutating func append(_ s: StaticString) -> ByteSpan {
         s.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
     }

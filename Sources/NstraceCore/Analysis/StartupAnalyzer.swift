@@ -166,11 +166,12 @@ public final class StartupAnalyzer {
 
     /// By name (else id), then id: one container known by a cut id and by its full id has
     /// the same name twice, and a tie left to the dictionary's order changed from run to run.
+    /// Each one's key made once (made in the comparison, it was retained and released some
+    /// twenty times per container).
     static func sortedKnown(_ known: some Sequence<AnalysisEvent.Container>) -> [AnalysisEvent.Container] {
-        known.sorted { a, b in
-            let (ka, kb) = (a.name ?? a.id, b.name ?? b.id)
-            return ka != kb ? ka < kb : a.id < b.id
-        }
+        known.map { (key: $0.name ?? $0.id, container: $0) }
+            .sorted { a, b in a.key != b.key ? a.key < b.key : a.container.id < b.container.id }
+            .map(\.container)
     }
 
     /// The file's lost-event count so far (a `lost` metadata record), read after the events

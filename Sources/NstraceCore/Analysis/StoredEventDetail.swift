@@ -15,11 +15,20 @@ enum StoredEventDetail {
 
     /// Appends `ev`'s record to `arena` in the compact form: header, then the strings.
     static func store(_ ev: EventView, into arena: inout EventArena) -> ByteSpan {
-        let header = arena.append(UnsafeRawBufferPointer(rebasing: ev.bytes[0 ..< EventLayout.headerSize]))
-        guard ev.type.hasStrings else { return header }
-        var count = header.count
-        for slot in 0 ..< EventLayout.stringSlots { count += arena.append(ev.string(slot)).count }
-        return ByteSpan(offset: header.offset, count: count)
+        let header = UnsafeRawBufferPointer(rebasing: ev.bytes[0 ..< EventLayout.headerSize])
+        guard ev.type.hasStrings else { return arena.append(header) }
+        // one reservation for the whole record (an append per part cost as much again)
+        var count = EventLayout.headerSize
+        for slot in 0 ..< EventLayout.stringSlots { count += ev.stringLength(slot) }
+        return arena.append(count: count) { to in
+            to.copyMemory(from: header.baseAddress!, byteCount: header.count)
+            var at = header.count
+            for slot in 0 ..< EventLayout.stringSlots {
+                let s = ev.string(slot)
+                if s.count > 0 { (to + at).copyMemory(from: s.baseAddress!, byteCount: s.count) }
+                at += s.count
+            }
+        }
     }
 
     /// Where string slot `slot`'s bytes lie in the record `store` appends for `ev` (a record
