@@ -27,9 +27,10 @@ struct MountKindCounts {
     }
 
     /// The counts by kind name, made once per start for the report.
+    /// (Sized once, and each kind is in the list once: no regrowth, one write per kind.)
     var byKind: [String: Int] {
-        var out: [String: Int] = [:]
-        for (kind, count) in kinds { out[String(decoding: kind, as: UTF8.self), default: 0] += count }
+        var out = [String: Int](minimumCapacity: kinds.count)
+        for (kind, count) in kinds { out[String(decoding: kind, as: UTF8.self)] = count }
         return out
     }
 
