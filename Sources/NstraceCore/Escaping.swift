@@ -262,18 +262,39 @@ func copyPlainASCII(_ src: UnsafePointer<UInt8>, _ i: inout Int, _ n: Int, _ dst
     }
 }
 
-/// Whether the eight bytes of `w` are all printable ASCII other than `"` and `\` (what
-/// `copyPlainASCII` copies as is), tested together with the word tricks of "Bit Twiddling
+/// Whether the eight bytes of `w` are all printable ASCII other than `\` and, unless
+/// `quoteIsPlain`, `"` (what `copyPlainASCII` copies as is; with `quoteIsPlain`, what
+/// text-escaping leaves as is), tested together with the word tricks of "Bit Twiddling
 /// Hacks" (each exact for the word as a whole): no byte with the high bit, none below 0x20,
 /// and none equal to 0x7F, `"` or `\` (a zero byte in `w` XOR that byte repeated).
 @inline(__always)
-func plainASCIIWord(_ w: UInt64) -> Bool {
+func plainASCIIWord(_ w: UInt64, quoteIsPlain: Bool = false) -> Bool {
     let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
     // the high bit of a byte set where it is zero (exact for "any byte is zero")
     @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
     let below20 = (w &- 0x2020_2020_2020_2020) & ~w & high
-    let special = zeroBytes(w ^ 0x7F7F_7F7F_7F7F_7F7F) | zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+    let quote = quoteIsPlain ? 0 : zeroBytes(w ^ 0x2222_2222_2222_2222)
+    let special = zeroBytes(w ^ 0x7F7F_7F7F_7F7F_7F7F) | quote | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
     return (w & high) | below20 | special == 0
+}
+
+/// Whether text-escaping (`OutputBuffer.appendTextEscaped`) leaves every byte of `raw` as it
+/// is: printable ASCII other than a backslash, the common case of a path or a comm, which a
+/// stored event then keeps as a plain copy. Eight bytes at a time (a byte-by-byte loop was the
+/// larger part of storing an event's paths).
+func isPlainText(_ raw: UnsafeRawBufferPointer) -> Bool {
+    let n = raw.count
+    var i = 0
+    while i + 8 <= n {
+        if !plainASCIIWord(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), quoteIsPlain: true) { return false }
+        i += 8
+    }
+    while i < n {
+        let b = raw[i]
+        if b < 0x20 || b >= 0x7F || b == 0x5C { return false }
+        i += 1
+    }
+    return true
 }
 
 /// `\n`, `\t`, `\r`, `\"`, `\\`, written the same by both policies; returns 2, or 0 (nothing

@@ -159,7 +159,7 @@ public final class AnalysisEventAdapter {
         // is then a span into the record's copy of it, not a second copy (issue 9)
         let rawRecord = StoredEventDetail.store(ev, into: &arena)
         let comm = ev.comm
-        let commSpan = EventArena.isPlain(comm)
+        let commSpan = isPlainText(comm)
             ? ByteSpan(offset: rawRecord.offset + UInt32(EventLayout.comm), count: UInt32(comm.count)) : arena.appendText(comm)
         var e = StoredEvent(tsNs: entry, latencyNs: ev.latencyNs, pid: ev.pid, tid: ev.tid, kind: kind,
                             name: arena.append(ev.type.staticName), comm: commSpan)
@@ -171,7 +171,7 @@ public final class AnalysisEventAdapter {
         func string(_ slot: Int) -> ByteSpan {
             if ev.stringIsNull(slot: slot) { return .absent }
             let raw = ev.string(slot)
-            guard ev.type.hasStrings, EventArena.isPlain(raw) else { return arena.appendText(raw) }
+            guard ev.type.hasStrings, isPlainText(raw) else { return arena.appendText(raw) }
             return ByteSpan(offset: rawRecord.offset + UInt32(StoredEventDetail.stringOffset(ev, slot: slot)), count: UInt32(raw.count))
         }
         switch ev.type {

@@ -80,37 +80,10 @@ struct EventArena: Sendable {
     /// printable, lossless, and equal to the bytes themselves in the common case
     /// (printable ASCII without a backslash), which is then a plain copy.
     mutating func appendText(_ raw: UnsafeRawBufferPointer) -> ByteSpan {
-        if Self.isPlain(raw) { return append(raw) }
+        if isPlainText(raw) { return append(raw) }
         var out = OutputBuffer(capacity: raw.count * 4 + 4)
         out.appendTextEscaped(raw)
         return out.withUnsafeBytes { append($0) }
-    }
-
-    /// Whether every byte is printable ASCII other than a backslash (text-escaping leaves
-    /// them as they are). Eight bytes at a time (a byte-by-byte loop was the larger part of
-    /// storing an event's paths): for each byte of a word, "less than 0x20", "more than
-    /// 0x7E" and "equal to 0x5C" set its high bit, with the usual word tricks, which are
-    /// exact for telling whether any byte does (a carry comes only from a byte ≥ 0x80,
-    /// which already answers).
-    static func isPlain(_ raw: UnsafeRawBufferPointer) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs = ones &* 0x80
-        let n = raw.count
-        var i = 0
-        while i + 8 <= n {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let below = (x &- ones &* 0x20) & ~x & highs
-            let above = ((x &+ ones) | x) & highs
-            let y = x ^ (ones &* 0x5C)
-            let backslash = (y &- ones) & ~y & highs
-            if below | above | backslash != 0 { return false }
-            i += 8
-        }
-        while i < n {
-            let b = raw[i]
-            if b < 0x20 || b >= 0x7F || b == 0x5C { return false }
-            i += 1
-        }
-        return true
     }
 
     /// Appends a little-endian UInt32 (namespace lists), unaligned.

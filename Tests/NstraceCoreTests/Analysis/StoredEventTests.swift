@@ -80,7 +80,7 @@ final class StoredEventTests: XCTestCase {
         }
     }
 
-    /// `EventArena.isPlain` (eight bytes at a time) answers as the byte-by-byte rule does:
+    /// `isPlainText` (eight bytes at a time) answers as the byte-by-byte rule does:
     /// every byte value at every position of words and tails, next to printable neighbours
     /// and next to bytes whose carry could disturb a word trick (0xFF, 0x00).
     func testPlainTextCheckAgreesWithTheByteRule() {
@@ -92,11 +92,11 @@ final class StoredEventTests: XCTestCase {
                     for value in 0 ... 255 {
                         var b = [UInt8](repeating: fill, count: length)
                         b[at] = UInt8(value)
-                        XCTAssertEqual(b.withUnsafeBytes { EventArena.isPlain($0) }, slow(b), "\(b)")
+                        XCTAssertEqual(b.withUnsafeBytes { isPlainText($0) }, slow(b), "\(b)")
                         if at + 1 < length {
                             for neighbour: UInt8 in [0x00, 0xFF, 0x7F, 0x1F] {
                                 b[at + 1] = neighbour
-                                XCTAssertEqual(b.withUnsafeBytes { EventArena.isPlain($0) }, slow(b), "\(b)")
+                                XCTAssertEqual(b.withUnsafeBytes { isPlainText($0) }, slow(b), "\(b)")
                                 b[at + 1] = fill
                             }
                         }
@@ -105,7 +105,7 @@ final class StoredEventTests: XCTestCase {
                 }
             }
         }
-        XCTAssertTrue([UInt8]().withUnsafeBytes { EventArena.isPlain($0) })
+        XCTAssertTrue([UInt8]().withUnsafeBytes { isPlainText($0) })
         XCTAssertGreaterThan(checked, 10_000)
     }
 }
