@@ -145,7 +145,8 @@ clean:
 	rm -rf .build $(BPF_OUT)
 
 # Fuzz the trace file reader, the metadata replay and info's summary (and the Chrome/JSON
-# export behind them) with libFuzzer + ASan, from a corpus seeded with real recordings:
+# export and the startup analysis with its three reports behind them) with libFuzzer + ASan,
+# from a corpus seeded with real recordings and the analysis fixtures:
 #   sudo make fuzz FUZZ_SECONDS=600 [FUZZ_FLAGS=-DFUZZ_OLD_INFO: with issue 10's info trap]
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
@@ -159,8 +160,9 @@ fuzz: fuzz-seeds
 	$(FUZZ_OUT)/trace-reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=262144 \
 	  -dict=Fuzz/trace.dict -artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_OUT)/corpus $(FUZZ_OUT)/seeds
 
-# Seeds: real recordings of the test driver's syscalls (needs root); the fuzzer's first input
-# byte is its mode (odd: reseal checksums), then the file.
+# Seeds: real recordings of the test driver's syscalls (needs root), and the analysis fixtures
+# (real container starts); the fuzzer's first input byte is its mode (odd: reseal checksums),
+# then the file.
 fuzz-seeds: build
 	@mkdir -p $(FUZZ_OUT)/seeds
 	@set -e; if [ -z "$$(ls $(FUZZ_OUT)/seeds)" ]; then \
@@ -170,6 +172,8 @@ fuzz-seeds: build
 	    sleep 2; .build/debug/nstrace-testdriver unshare setns mount >/dev/null; wait; \
 	    printf '\0' | cat - $$f > $(FUZZ_OUT)/seeds/real$$z-0; printf '\1' | cat - $$f > $(FUZZ_OUT)/seeds/real$$z-1; \
 	  done; ls -l $(FUZZ_OUT)/seeds; fi
+	@for f in Tests/Fixtures/analysis/*.nst; do \
+	  printf '\1' | cat - $$f > $(FUZZ_OUT)/seeds/analysis-$$(basename $$f .nst); done
 
 # Install: the binary, a man page generated from the command definitions (swift-argument-parser's
 # generate-manual plugin) and shell completions (--generate-completion-script), under

@@ -1,8 +1,10 @@
 import CZlib
 
 /// `make fuzz`: libFuzzer entry: reads the input as a trace file with both corruption policies, exporting
-/// every event to Chrome JSON; then as `show`, `export` and `info` do: a metadata pass, then
-/// the replay (container attribution from the file's metadata) and the info summary. If the
+/// every event to Chrome JSON and analysing the container starts in it (`analyze`'s stored
+/// events, then its text, JSON and HTML reports); then as `show`, `export` and `info` do: a
+/// metadata pass, then the replay (container attribution from the file's metadata) and the
+/// info summary. If the
 /// first byte is odd, every block's checksums are recomputed first, so mutations reach the
 /// structural checks behind them.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -17,6 +19,7 @@ public func fuzzTraceReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let replay = TraceReplay()
         let pipeline = EventPipeline(attribution: replay.attribution)
         let json = JSONFormatter(clock: r.header.clock, includesContainer: true)
+        let analysis = StartupAnalysisStream(name: "fuzz.nst")
         var out = OutputBuffer(capacity: 1 << 16)
         exporter.begin(into: &out)
         try? r.forEach { item in
@@ -26,13 +29,20 @@ public func fuzzTraceReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                     exporter.append(a, into: &out)
                     json.append(a, into: &out)
                 }
+                analysis.feed(v)
             case .metadata(let m):
                 replay.apply(m)
+                analysis.apply(m)
                 exporter.append(metadata: m, into: &out)
             }
             if out.count > 1 << 15 { out.removeAll() }
         }
         exporter.end(into: &out)
+        let startups = analysis.finish(r)
+        out.removeAll()
+        StartupTextReport.render(startups, into: &out)
+        StartupJSONReport.render(startups, into: &out)
+        StartupHTMLReport.render(startups, into: &out)
     }
     return 0
 }
