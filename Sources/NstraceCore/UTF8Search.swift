@@ -37,49 +37,46 @@ enum UTF8Search {
         }
     }
 
-    /// Whether `bytes` begins with `prefix`'s bytes, by memcmp (`starts(with: prefix.utf8)`
-    /// goes a byte at a time through String.UTF8View's iterator).
-    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: String) -> Bool {
-        var p = prefix
-        return p.withUTF8 { pb in
-            pb.count == 0 || (bytes.count >= pb.count && memcmp(bytes.baseAddress!, pb.baseAddress!, pb.count) == 0)
-        }
-    }
-}
-
-extension UTF8Search {
-    /// Whether `raw` starts with `prefix`'s bytes (memcmp: a generic `starts(with:)` over a
-    /// buffer and a String's UTF-8 view goes a byte at a time through both).
+    /// Whether `raw` starts with `prefix`'s bytes, by memcmp (a generic `starts(with:)` over a
+    /// buffer and a String's UTF-8 view goes a byte at a time through both). The overloads
+    /// below only hand their bytes over.
     @inline(__always)
-    static func hasPrefix(_ raw: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
-        guard raw.count >= prefix.count else { return false }
-        return prefix.isEmpty || prefix.withUnsafeBytes { memcmp(raw.baseAddress!, $0.baseAddress!, prefix.count) == 0 }
+    static func hasPrefix(_ raw: UnsafeRawBufferPointer, bytes prefix: UnsafeRawBufferPointer) -> Bool {
+        raw.count >= prefix.count && (prefix.count == 0 || memcmp(raw.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
     }
 
     /// Whether `raw` ends with `suffix`'s bytes.
     @inline(__always)
-    static func hasSuffix(_ raw: UnsafeRawBufferPointer, _ suffix: [UInt8]) -> Bool {
-        guard raw.count >= suffix.count else { return false }
-        return suffix.isEmpty
-            || suffix.withUnsafeBytes { memcmp(raw.baseAddress! + (raw.count - suffix.count), $0.baseAddress!, suffix.count) == 0 }
+    static func hasSuffix(_ raw: UnsafeRawBufferPointer, bytes suffix: UnsafeRawBufferPointer) -> Bool {
+        raw.count >= suffix.count
+            && (suffix.count == 0 || memcmp(raw.baseAddress! + (raw.count - suffix.count), suffix.baseAddress!, suffix.count) == 0)
     }
-}
 
-extension UTF8Search {
-    /// `hasPrefix` for a literal: a StaticString's bytes need no global array (each use of
-    /// one costs a lazy-init check, a retain and a release) nor a String's `withUTF8`. A bare
-    /// literal argument picks the String overload: write `"…" as StaticString`.
+    /// `hasPrefix` for a String's bytes (a value known only at run time, such as a rootfs).
+    static func hasPrefix(_ raw: UnsafeRawBufferPointer, string prefix: String) -> Bool {
+        var p = prefix
+        return p.withUTF8 { hasPrefix(raw, bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    static func hasPrefix(_ raw: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
+        prefix.withUnsafeBytes { hasPrefix(raw, bytes: $0) }
+    }
+
+    @inline(__always)
+    static func hasSuffix(_ raw: UnsafeRawBufferPointer, _ suffix: [UInt8]) -> Bool {
+        suffix.withUnsafeBytes { hasSuffix(raw, bytes: $0) }
+    }
+
+    /// For a literal: a StaticString's bytes need no global array (each use of one costs a
+    /// lazy-init check, a retain and a release) nor a String's `withUTF8`.
     @inline(__always)
     static func hasPrefix(_ raw: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
-        prefix.withUTF8Buffer { p in
-            raw.count >= p.count && (p.count == 0 || memcmp(raw.baseAddress!, p.baseAddress!, p.count) == 0)
-        }
+        prefix.withUTF8Buffer { hasPrefix(raw, bytes: UnsafeRawBufferPointer($0)) }
     }
 
     @inline(__always)
     static func hasSuffix(_ raw: UnsafeRawBufferPointer, _ suffix: StaticString) -> Bool {
-        suffix.withUTF8Buffer { p in
-            raw.count >= p.count && (p.count == 0 || memcmp(raw.baseAddress! + (raw.count - p.count), p.baseAddress!, p.count) == 0)
-        }
+        suffix.withUTF8Buffer { hasSuffix(raw, bytes: UnsafeRawBufferPointer($0)) }
     }
 }

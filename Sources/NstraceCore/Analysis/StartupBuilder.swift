@@ -353,7 +353,7 @@ final class StartupBuilder {
     /// container (resolv.conf, hosts, hostname, .containerenv, shm: their paths hold its id).
     static func isVolumeSource(_ src: UnsafeRawBufferPointer, containerID: String, rootfs: String?) -> Bool {
         guard src.first == 0x2F else { return false }
-        if let rootfs, UTF8Search.hasPrefix(src, rootfs), src.count == rootfs.utf8.count || src[rootfs.utf8.count] == 0x2F {
+        if let rootfs, UTF8Search.hasPrefix(src, string: rootfs), src.count == rootfs.utf8.count || src[rootfs.utf8.count] == 0x2F {
             return false
         }
         if UTF8Search.hasPrefix(src, "/proc/") || UTF8Search.hasPrefix(src, "/dev/") || UTF8Search.hasPrefix(src, "/sys/") { return false }

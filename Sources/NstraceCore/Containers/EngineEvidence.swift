@@ -78,7 +78,7 @@ public final class EngineEvidence {
         case .mount where !ev.failed:
             guard let record else { return } // its identity copied only where it is kept
             // the runtime binding the root filesystem the engine mounted: overlay ids
-            for slot in 0..<2 where !ev.isTruncated(slot: slot) && UTF8Search.hasPrefix(ev.string(slot), "/var/lib/" as StaticString) {
+            for slot in 0..<2 where !ev.isTruncated(slot: slot) && UTF8Search.hasPrefix(ev.string(slot), "/var/lib/") {
                 let path = Array(ev.string(slot))
                 if let mid = Self.component(after: Self.dockerOverlayPrefix, in: path) {
                     remember(&learned.overlayMounts, Self.mountID(mid), record.identity, ev.tsNs)
@@ -103,7 +103,7 @@ public final class EngineEvidence {
         // nearly every exec is another program: argv[0]'s bytes tell before argv is parsed
         let argv = ev.string(1)
         let first = UnsafeRawBufferPointer(rebasing: argv.prefix { $0 != 0 })
-        guard UTF8Search.hasSuffix(first, "libnetwork-setkey" as StaticString) else { return }
+        guard UTF8Search.hasSuffix(first, "libnetwork-setkey") else { return }
         let args = ev.execArguments
         guard !args.cut, let first = args.head.first, first.hasSuffix("libnetwork-setkey") else { return }
         let positional = args.head.dropFirst().filter { !$0.hasPrefix("-") }
@@ -301,7 +301,7 @@ public final class EngineEvidence {
         guard ev.type == .mount else { return nil }
         // most mounts name no netns file: look at the bytes before making anything of them
         let raw = ev.string(slot)
-        guard raw.count > 13, UTF8Search.hasPrefix(raw, "/proc/" as StaticString), UTF8Search.hasSuffix(raw, "/ns/net" as StaticString),
+        guard raw.count > 13, UTF8Search.hasPrefix(raw, "/proc/"), UTF8Search.hasSuffix(raw, "/ns/net"),
               let s = string(ev, slot) else { return nil }
         let parts = s.split(separator: 0x2F).map { String(decoding: $0, as: UTF8.self) }
         guard parts.count >= 4, parts[0] == "proc", parts.last == "net", parts[parts.count - 2] == "ns",
