@@ -34,7 +34,8 @@ struct MountKindCounts {
         return out
     }
 
+    /// By memcmp (`elementsEqual` went a byte at a time, on every mount).
     private static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && a.withUnsafeBytes { $0.elementsEqual(b) }
+        a.count == b.count && a.withUnsafeBytes { UTF8Search.hasPrefix($0, bytes: b) }
     }
 }
