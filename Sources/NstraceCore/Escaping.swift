@@ -289,6 +289,8 @@ func isPlainText(_ raw: UnsafeRawBufferPointer) -> Bool {
         if !plainASCIIWord(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), quoteIsPlain: true) { return false }
         i += 8
     }
+    // the last few bytes of a string of eight or more: its last eight, read again as one word
+    if i < n && n >= 8 { return plainASCIIWord(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), quoteIsPlain: true) }
     while i < n {
         let b = raw[i]
         if b < 0x20 || b >= 0x7F || b == 0x5C { return false }
