@@ -86,6 +86,11 @@ final class StartupBuilder {
         self.container = container
         self.file = file
         self.maxEvents = maxEvents
+        // a start keeps some 60 events: room for them at once, not seven regrowths of each list
+        let room = min(maxEvents, 64)
+        events.reserveCapacity(room)
+        eventPhases.reserveCapacity(room)
+        origins.reserveCapacity(room)
     }
 
     /// A container start is in the trace when the runtime was invoked, namespaces were made,
