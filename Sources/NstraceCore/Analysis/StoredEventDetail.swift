@@ -32,10 +32,10 @@ enum StoredEventDetail {
     }
 
     /// Where string slot `slot`'s bytes lie in the record `store` appends for `ev` (a record
-    /// with strings), from its start.
+    /// with strings), from its start: the lengths `store` counted.
     static func stringOffset(_ ev: EventView, slot: Int) -> Int {
         var offset = EventLayout.headerSize
-        for s in 0 ..< slot { offset += ev.string(s).count }
+        for s in 0 ..< slot { offset += ev.stringLength(s) }
         return offset
     }
 

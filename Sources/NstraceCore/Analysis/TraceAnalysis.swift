@@ -63,13 +63,15 @@ final class TraceFileAnalysisSource {
 
     /// Reads the whole file straight into the analyzer (one file: no merging).
     func read(_ reader: TraceFileReader, into analyzer: StartupAnalyzer) throws(TraceAnalysis.FileError) {
+        // read once: a property read in the loop retained and released its object per event
+        let adapter = adapter, attribution = replay.attribution
         do {
             try reader.forEach { item in
                 switch item {
                 case .metadata(let m):
                     if let lost = apply(m) { analyzer.noteLost(total: lost) }
                 case .event(let ev):
-                    adapter.feed(ev, attribution: replay.attribution, into: analyzer)
+                    adapter.feed(ev, attribution: attribution, into: analyzer)
                 }
             }
         } catch {
