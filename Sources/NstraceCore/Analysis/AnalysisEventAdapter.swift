@@ -72,12 +72,12 @@ public final class AnalysisEventAdapter {
     /// only counted, a kept event stored (no String made for it) and handed over.
     public func feed(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
                      attribution: ContainerAttribution, into analyzer: StartupAnalyzer) {
-        // (with `ownsNetns` given, a host join is decided here: never `.hostJoin`)
-        guard case .event = route(ev, container: record, target: target, ownsNetns: analyzer.ownsNetns) else {
+        // (with the analyzer given, a host join is decided here: never `.hostJoin`)
+        guard case .event = route(ev, container: record, target: target, deciding: analyzer) else {
             analyzer.skip(tsNs: ev.tsNs)
             return
         }
-        if let record, let b = analyzer.ownBuilder(record, value: container) {
+        if let record, let b = analyzer.ownBuilder(record, values: self) {
             // the container's own event: stored where it is kept, in its start's arena
             let mark = b.arena.count
             let e = store(ev, kind: Self.kind(ev.type), record: record, attribution: attribution, into: &b.arena)
@@ -103,7 +103,7 @@ public final class AnalysisEventAdapter {
     /// same stored event as `feed` makes, straight from the decoded record.
     func take(_ ev: EventView, attribution: ContainerAttribution, into arena: inout EventArena) -> Taken {
         let found = attribution.attribute(ev)
-        let route = route(ev, container: found.container, target: found.target, ownsNetns: nil)
+        let route = route(ev, container: found.container, target: found.target, deciding: nil)
         if case .skipped = route { return .skipped }
         let e = store(ev, kind: Self.kind(ev.type), record: found.container, attribution: attribution, into: &arena)
         if case .hostJoin(let netns) = route { return .hostJoin(e, netns: netns) }
@@ -118,9 +118,11 @@ public final class AnalysisEventAdapter {
         case hostJoin(netns: UInt32)
     }
 
-    /// Learns from the attributed event (every event, in order) and tells whether it is kept.
+    /// Learns from the attributed event (every event, in order) and tells whether it is kept;
+    /// `analyzer` (nil: decided later) decides a host process's join by the netns it owns (an
+    /// object, not a closure of its method: that closure cost a retain and a release per event).
     func route(_ ev: EventView, container record: ContainerRecord?, target: ContainerRecord?,
-                      ownsNetns: ((UInt32) -> Bool)?) -> Route {
+                      deciding analyzer: StartupAnalyzer?) -> Route {
         paths.learn(ev, record)
         if ev.type == .cgroupMkdir { return .skipped }
         if record == nil && target == nil && !Self.isEngine(ev.comm) {
@@ -128,8 +130,8 @@ public final class AnalysisEventAdapter {
             // namespace a container start uses, are kept
             guard ev.type == .setns else { return .skipped }
             let netns = ev.setns.targetInode
-            guard let ownsNetns else { return .hostJoin(netns: netns) }
-            return ownsNetns(netns) ? .event : .skipped
+            guard let analyzer else { return .hostJoin(netns: netns) }
+            return analyzer.ownsNetns(netns) ? .event : .skipped
         }
         return .event
     }

@@ -91,14 +91,14 @@ public final class StartupAnalyzer {
     }
 
     /// The builder of container `r`'s start, for its event to be stored straight into the
-    /// builder's arena (`consumeStored`); `value` makes the container's value, only when `r`
+    /// builder's arena (`consumeStored`); `values` makes the container's value, only when `r`
     /// is not the previous call's record. Nil in live use once a container was released (its
     /// later events may be dropped: `consume` decides).
-    func ownBuilder(_ r: ContainerRecord, value: (ContainerRecord) -> AnalysisEvent.Container) -> StartupBuilder? {
+    func ownBuilder(_ r: ContainerRecord, values: AnalysisEventAdapter) -> StartupBuilder? {
         guard released.isEmpty else { return nil }
         if let b = lastRecordBuilder, lastRecord === r, AnalysisEventAdapter.same(lastRecordJSON, r.json) { return b }
         // what `consume` does for a container's value: the value refreshed in the builder and known
-        let c = value(r)
+        let c = values.container(r)
         let b = builder(for: c)
         if b.container != c { noteKnown(c) }
         b.refresh(c)
