@@ -14,13 +14,14 @@ public struct StartupEvents: RandomAccessCollection, Sendable {
     public var endIndex: Int { stored.count }
     public subscript(i: Int) -> StartupEvent { StartupEvent(stored: stored[i], arena: arena) }
 
-    /// Appends event `i`'s detail line (a report that shows every event's: no String each).
-    func appendDetail(_ i: Int, into out: inout OutputBuffer) {
+    /// Appends event `i`'s detail line (a report that shows every event's: no String each),
+    /// its record laid out in `scratch` (the report's).
+    func appendDetail(_ i: Int, into out: inout OutputBuffer, scratch: StoredEventDetail.Scratch) {
         let e = stored[i]
         if e.record.isAbsent {
             arena.withBytes(e.detailText) { out.append(bytes: $0) }
         } else {
-            StoredEventDetail.append(e.record, in: arena, into: &out)
+            StoredEventDetail.append(e.record, in: arena, into: &out, scratch: scratch)
         }
     }
 }

@@ -314,6 +314,7 @@ public enum StartupHTMLReport {
         var table = StringTable()
         // a string to look up (a detail line, a lane's label) is formatted here first
         var line = OutputBuffer(capacity: 1024)
+        let scratch = StoredEventDetail.Scratch()
         o.append("{\"t\":[")
         for (i, p) in StartupPhase.allCases.enumerated() {
             if i > 0 { o.append(byte: 0x2C) }
@@ -362,7 +363,7 @@ public enum StartupHTMLReport {
                 o.appendDecimal(s.eventPhases[i]?.order ?? 10); o.append(byte: 0x2C)
                 o.appendDecimal(s.events.arena.withBytes(e.name) { table.vocabularyID(bytes: $0) }); o.append(byte: 0x2C)
                 line.removeAll()
-                s.events.appendDetail(i, into: &line)
+                s.events.appendDetail(i, into: &line, scratch: scratch)
                 o.appendDecimal(line.withUnsafeBytes { table.id(bytes: $0) }); o.append(byte: 0x2C)
                 o.append(byte: e.failed ? 0x31 : 0x30)
             }

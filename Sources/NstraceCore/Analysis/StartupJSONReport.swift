@@ -142,6 +142,7 @@ final class JSONWriter {
     private var out = OutputBuffer(capacity: 1 << 14)
     /// A detail line is formatted here, then written as a JSON string.
     private var line = OutputBuffer(capacity: 1024)
+    private let scratch = StoredEventDetail.Scratch()
     private var needComma = false
 
     init() {}
@@ -216,7 +217,7 @@ final class JSONWriter {
     /// Event `i`'s detail line, as a JSON string.
     func detail(_ i: Int, of events: StartupEvents) {
         line.removeAll()
-        events.appendDetail(i, into: &line)
+        events.appendDetail(i, into: &line, scratch: scratch)
         comma()
         line.withUnsafeBytes { out.appendJSONString($0) }
     }

@@ -91,6 +91,7 @@ public enum StartupTextReport {
         o.append("  failed calls "); o.appendDecimal(s.failedCallCount)
         o.append(", later joins "); o.appendDecimal(s.laterJoins)
         o.append(", exec sessions "); o.appendDecimal(s.execSessions); o.append("\n")
+        let scratch = StoredEventDetail.Scratch()
         for f in s.findings {
             o.append(f.severity == "warning" ? "  ! " : "  - "); o.append(utf8: f.message); o.append("\n")
             for i in f.events.prefix(3) where i < s.events.count {
@@ -99,7 +100,7 @@ public enum StartupTextReport {
                 o.append("      "); s.events.arena.withBytes(e.comm) { o.append(bytes: $0) }
                 o.append(" "); o.appendDecimal(e.pid)
                 o.append(" "); s.events.arena.withBytes(e.name) { o.append(bytes: $0) }
-                o.append(" "); s.events.appendDetail(i, into: &o); o.append("\n")
+                o.append(" "); s.events.appendDetail(i, into: &o, scratch: scratch); o.append("\n")
             }
             if f.events.count > 3 { o.append("      … "); o.appendDecimal(f.events.count - 3); o.append(" more\n") }
         }

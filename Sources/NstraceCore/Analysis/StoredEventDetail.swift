@@ -4,7 +4,7 @@
 ///
 /// A stored event keeps its raw record compactly: the 256-byte header, then each string
 /// slot's bytes back to back (`store`). To format it, the record is laid out again as the
-/// decoder reads it (strings in their fixed slots) on the stack, and
+/// decoder reads it (strings in their fixed slots) in a report's scratch memory, and
 /// given to the same `TextFormatter.appendDetail` that `show` uses: one formatter, the same
 /// line byte for byte.
 enum StoredEventDetail {
@@ -39,29 +39,36 @@ enum StoredEventDetail {
         return offset
     }
 
+    /// Memory to lay records out in, made once per report (a temporary allocation of a
+    /// record's 2,304 bytes is too large for the stack: it was a malloc and a free per line,
+    /// a fifth of the line's cost in the HTML report, which formats every event's). One
+    /// report's own: not shared between threads.
+    final class Scratch {
+        let record = UnsafeMutableRawPointer.allocate(byteCount: EventLayout.recordSizeWithStrings, alignment: 8)
+        deinit { record.deallocate() }
+    }
+
     /// Appends the detail line of the record `span` holds in `arena` (made by `store`). The
-    /// record is laid out on the stack (no allocation, nothing shared between threads); only
-    /// the bytes the line reads are written: the header and each string up to its length.
-    static func append(_ span: ByteSpan, in arena: EventArena, into out: inout OutputBuffer) {
+    /// record is laid out again in `scratch`; only the bytes the line reads are written: the
+    /// header and each string up to its length.
+    static func append(_ span: ByteSpan, in arena: EventArena, into out: inout OutputBuffer, scratch: Scratch) {
         arena.withBytes(span) { record in
-            withUnsafeTemporaryAllocation(byteCount: EventLayout.recordSizeWithStrings, alignment: 8) { buffer in
-                let dst = buffer.baseAddress!
-                dst.copyMemory(from: record.baseAddress!, byteCount: EventLayout.headerSize)
-                let type = EventType(rawValue: record.loadUnaligned(fromByteOffset: EventLayout.type, as: UInt16.self))!
-                let size = type.hasStrings ? EventLayout.recordSizeWithStrings : EventLayout.headerSize
-                // the fixed layout's size (a record read from a file carried its resolved paths
-                // too: the detail line does not show them)
-                dst.storeBytes(of: UInt16(size), toByteOffset: EventLayout.size, as: UInt16.self)
-                if type.hasStrings {
-                    var from = EventLayout.headerSize
-                    for slot in 0 ..< EventLayout.stringSlots {
-                        let n = Int(record.loadUnaligned(fromByteOffset: EventLayout.strLen + 2 * slot, as: UInt16.self))
-                        (dst + EventLayout.strings + slot * EventLayout.stringSlotSize).copyMemory(from: record.baseAddress! + from, byteCount: n)
-                        from += n
-                    }
+            let dst = scratch.record
+            dst.copyMemory(from: record.baseAddress!, byteCount: EventLayout.headerSize)
+            let type = EventType(rawValue: record.loadUnaligned(fromByteOffset: EventLayout.type, as: UInt16.self))!
+            let size = type.hasStrings ? EventLayout.recordSizeWithStrings : EventLayout.headerSize
+            // the fixed layout's size (a record read from a file carried its resolved paths
+            // too: the detail line does not show them)
+            dst.storeBytes(of: UInt16(size), toByteOffset: EventLayout.size, as: UInt16.self)
+            if type.hasStrings {
+                var from = EventLayout.headerSize
+                for slot in 0 ..< EventLayout.stringSlots {
+                    let n = Int(record.loadUnaligned(fromByteOffset: EventLayout.strLen + 2 * slot, as: UInt16.self))
+                    (dst + EventLayout.strings + slot * EventLayout.stringSlotSize).copyMemory(from: record.baseAddress! + from, byteCount: n)
+                    from += n
                 }
-                formatter.appendDetail(EventView(validated: UnsafeRawBufferPointer(rebasing: buffer[0 ..< size])), into: &out)
             }
+            formatter.appendDetail(EventView(validated: UnsafeRawBufferPointer(start: dst, count: size)), into: &out)
         }
     }
 
@@ -69,7 +76,7 @@ enum StoredEventDetail {
     static func string(_ e: StoredEvent, in arena: EventArena) -> String {
         guard !e.record.isAbsent else { return arena.string(e.detailText) ?? "" }
         var out = OutputBuffer(capacity: 512)
-        append(e.record, in: arena, into: &out)
+        append(e.record, in: arena, into: &out, scratch: Scratch())
         return out.string
     }
 }

@@ -10,6 +10,9 @@ final class StoredEventTests: XCTestCase {
     func testDetailFromTheStoredRecordIsTheLineShowPrints() throws {
         let formatter = TextFormatter(color: false, clock: WallClock(bootToRealtimeNs: 0, utcOffsetSeconds: 0))
         var checked = 0
+        // one scratch for every record, as a report uses it: what a longer record left in it
+        // must not show in a later line
+        let scratch = StoredEventDetail.Scratch()
         for name in StartupReportGoldenTests.fixtures {
             let reader = try TraceFileReader(path: StartupAnalysisTests.fixture(name))
             var arena = EventArena()
@@ -19,7 +22,7 @@ final class StoredEventTests: XCTestCase {
                 formatter.appendDetail(ev, into: &direct)
                 let span = StoredEventDetail.store(ev, into: &arena)
                 var later = OutputBuffer(capacity: 512)
-                StoredEventDetail.append(span, in: arena, into: &later)
+                StoredEventDetail.append(span, in: arena, into: &later, scratch: scratch)
                 XCTAssertEqual(later.string, direct.string, "\(name): \(ev.type.name) of pid \(ev.pid)")
                 checked += 1
             }
