@@ -112,7 +112,7 @@ extension OutputBuffer {
     }
 
     public mutating func appendJSONStringForHTMLScript(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.contains(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 }) else {
+        guard containsScriptSpecial(bytes) else {
             appendJSONString(bytes)
             return
         }
@@ -269,13 +269,37 @@ func copyPlainASCII(_ src: UnsafePointer<UInt8>, _ i: inout Int, _ n: Int, _ dst
 /// and none equal to 0x7F, `"` or `\` (a zero byte in `w` XOR that byte repeated).
 @inline(__always)
 func plainASCIIWord(_ w: UInt64, quoteIsPlain: Bool = false) -> Bool {
-    let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
-    // the high bit of a byte set where it is zero (exact for "any byte is zero")
-    @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
+    let high: UInt64 = 0x8080_8080_8080_8080
     let below20 = (w &- 0x2020_2020_2020_2020) & ~w & high
     let quote = quoteIsPlain ? 0 : zeroBytes(w ^ 0x2222_2222_2222_2222)
     let special = zeroBytes(w ^ 0x7F7F_7F7F_7F7F_7F7F) | quote | zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
     return (w & high) | below20 | special == 0
+}
+
+/// The high bit of a byte set where `x`'s byte is zero (exact for "any byte is zero": the
+/// word trick of "Bit Twiddling Hacks"); `zeroBytes(w ^ c)` finds a byte of `w` equal to `c`'s.
+@inline(__always)
+func zeroBytes(_ x: UInt64) -> UInt64 {
+    (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+}
+
+/// Whether `raw` holds a `<`, `>` or `&` (what a JSON string inside a `<script>` element must
+/// not hold as is), eight bytes at a time (a byte-by-byte test cost as much as the escaping
+/// itself in the HTML report's string table, whose strings nearly never hold one).
+func containsScriptSpecial(_ raw: UnsafeRawBufferPointer) -> Bool {
+    let n = raw.count
+    var i = 0
+    while i + 8 <= n {
+        let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if zeroBytes(w ^ 0x3C3C_3C3C_3C3C_3C3C) | zeroBytes(w ^ 0x3E3E_3E3E_3E3E_3E3E) | zeroBytes(w ^ 0x2626_2626_2626_2626) != 0 { return true }
+        i += 8
+    }
+    while i < n {
+        let b = raw[i]
+        if b == 0x3C || b == 0x3E || b == 0x26 { return true }
+        i += 1
+    }
+    return false
 }
 
 /// Whether text-escaping (`OutputBuffer.appendTextEscaped`) leaves every byte of `raw` as it
