@@ -46,9 +46,14 @@ public struct FlagTable: Sendable {
     @inline(__always)
     public func forEach(_ value: UInt64, _ body: (FlagPiece) -> Void) {
         var rest = value
-        for e in entries where e.value != 0 && rest & e.mask == e.value {
-            body(.name(e.name))
-            rest &= ~e.mask
+        for e in entries {
+            // no entry matches once every bit is named (a container's mount flags usually end
+            // at MS_RELATIME, two thirds of the way down its table)
+            if rest == 0 { break }
+            if e.value != 0 && rest & e.mask == e.value {
+                body(.name(e.name))
+                rest &= ~e.mask
+            }
         }
         if rest != 0 { body(.unknown(rest)) }
     }
