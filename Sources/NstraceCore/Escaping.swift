@@ -250,6 +250,9 @@ func copyPlainASCII(_ src: UnsafePointer<UInt8>, _ i: inout Int, _ n: Int, _ dst
     // eight bytes at a time while all eight are plain (most of a path or a detail line), then
     // byte by byte up to the first that is not
     while j + 8 <= n && plainASCIIWord(UnsafeRawPointer(src + j).loadUnaligned(as: UInt64.self)) { j += 8 }
+    // fewer than eight bytes left: the last eight as one word, when they are all of this run
+    // (those before j are plain already); the bytes one at a time cost more than the words
+    if j < n && j + 8 > n && n - 8 >= i && plainASCIIWord(UnsafeRawPointer(src + n - 8).loadUnaligned(as: UInt64.self)) { j = n }
     while j < n {
         let c = src[j]
         if c < 0x20 || c >= 0x7F || c == 0x5C || c == 0x22 { break }
