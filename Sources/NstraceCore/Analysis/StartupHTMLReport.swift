@@ -285,6 +285,11 @@ public enum StartupHTMLReport {
             return i
         }
 
+        /// Whether string `i` is `b`, byte for byte.
+        func holds(_ i: Int, _ b: UnsafeRawBufferPointer) -> Bool {
+            withBytes(i) { same($0, b) }
+        }
+
         /// String `i`'s bytes (valid only inside `body`).
         func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
             let start = i == 0 ? 0 : ends[i - 1]
@@ -315,6 +320,13 @@ public enum StartupHTMLReport {
         // a string to look up (a detail line, a lane's label) is formatted here first
         var line = OutputBuffer(capacity: 1024)
         let scratch = StoredEventDetail.Scratch()
+        // The detail ids of the start before, by position in time order, and this start's.
+        // Starts by one runtime make the same calls in the same order: a line that repeats is
+        // nearly always the line at the same place in the start before (70,000 of 112,000 at
+        // 2000 runc starts), found by comparing their bytes instead of hashing the line (the
+        // keyed hash of every line was a sixth of this report). The same id either way: the
+        // table holds each string once.
+        var previousDetails: [Int] = [], details: [Int] = []
         o.append("{\"t\":[")
         for (i, p) in StartupPhase.allCases.enumerated() {
             if i > 0 { o.append(byte: 0x2C) }
@@ -359,7 +371,10 @@ public enum StartupHTMLReport {
                 let name = s.events.arena.withBytes(e.name) { table.vocabularyID(bytes: $0) }
                 line.removeAll()
                 s.events.appendDetail(i, into: &line, scratch: scratch)
-                let detail = line.withUnsafeBytes { table.id(bytes: $0) }
+                let detail = line.withUnsafeBytes { b in
+                    n < previousDetails.count && table.holds(previousDetails[n], b) ? previousDetails[n] : table.id(bytes: b)
+                }
+                details.append(detail)
                 // the event's numbers in one write (an append each, with its own capacity
                 // check, was a fifth of this block's time besides the details)
                 let numbers = (ts - previous, e.latencyNs, UInt64(timeline.laneOfEvent[i]), UInt64(s.eventPhases[i]?.order ?? 10),
@@ -379,6 +394,8 @@ public enum StartupHTMLReport {
                 }
                 previous = ts
             }
+            swap(&previousDetails, &details)
+            details.removeAll(keepingCapacity: true)
             o.append("]}")
         }
         o.append("],\"s\":[")
