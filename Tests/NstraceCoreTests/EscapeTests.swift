@@ -49,6 +49,53 @@ final class EscapeTests: XCTestCase {
         XCTAssertEqual(text([]), "")
     }
 
+    /// The word-at-a-time paths (eight bytes at once, the last eight overlapping bytes already
+    /// checked) write what a byte-by-byte rule writes: every ASCII value at every position of
+    /// words and tails, after an escaped byte and next to printable neighbours. Text: printable
+    /// bytes as they are, the rest escaped one by one; JSON for a `<script>`: the general JSON
+    /// string with `<`, `>`, `&` replaced afterwards.
+    func testWordAtATimePathsAgreeWithTheByteRules() {
+        func slowText(_ b: [UInt8], quote: Bool) -> String {
+            var s = ""
+            for c in b {
+                switch c {
+                case 0x0A: s += "\\n"
+                case 0x09: s += "\\t"
+                case 0x0D: s += "\\r"
+                case 0x5C: s += "\\\\"
+                case 0x22 where quote: s += "\\\""
+                case 0x20 ..< 0x7F: s += String(UnicodeScalar(c))
+                default: s += "\\x" + String(c, radix: 16, uppercase: true).leftPadded(to: 2)
+                }
+            }
+            return s
+        }
+        func slowScript(_ b: [UInt8]) -> String {
+            jsonRaw(b).replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+                .replacingOccurrences(of: "&", with: "\\u0026")
+        }
+        var checked = 0
+        for fill: UInt8 in [0x61, 0x2F] {
+            for length in [1, 7, 8, 9, 15, 16, 17, 23] {
+                for at in 0 ..< length {
+                    for value in 0 ... 127 {
+                        var b = [UInt8](repeating: fill, count: length)
+                        b[at] = UInt8(value)
+                        for bytes in [b, [0x0A] + b] {
+                            XCTAssertEqual(text(bytes), slowText(bytes, quote: false), "\(bytes)")
+                            XCTAssertEqual(text(bytes, quote: true), slowText(bytes, quote: true), "\(bytes)")
+                            var o = OutputBuffer(capacity: 16)
+                            bytes.withUnsafeBytes { o.appendJSONStringForHTMLScript($0) }
+                            XCTAssertEqual(o.string, slowScript(bytes), "\(bytes)")
+                            checked += 1
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 30_000)
+    }
+
     func testJSONEscapes() {
         XCTAssertEqual(jsonRaw([]), "\"\"")
         XCTAssertEqual(jsonRaw(Array("a\"b\\c/".utf8)), "\"a\\\"b\\\\c/\"")
@@ -234,4 +281,8 @@ final class EscapeTests: XCTestCase {
         close(fds[1])
         done.wait()
     }
+}
+
+private extension String {
+    func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }
