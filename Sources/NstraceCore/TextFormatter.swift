@@ -322,19 +322,22 @@ public struct TextFormatter {
     func appendString(_ ev: EventView, _ slot: Int, quote: Bool, into out: inout OutputBuffer) {
         if let paths = scope.paths, ev.type.hasPaths,
            PathOutput.appendText(ev, slot: slot, rootfs: paths.rootfs, container: scope.container, into: &out) { return }
-        if ev.stringFault(slot: slot) {
+        // the flags read once, the NULL test only for an empty string (a report formats
+        // three strings for each mount: each accessor is a call)
+        let flags = ev.flags
+        if flags & EventFlags.fault(slot) != 0 {
             if ev.stringIsNull(slot: slot) { out.append("NULL") } else { out.append("<fault>") }
             return
         }
-        if ev.stringIsNull(slot: slot) && ev.stringLength(slot) == 0 {
+        let s = ev.string(slot)
+        if s.count == 0 && ev.stringIsNull(slot: slot) {
             out.append("NULL")
             return
         }
-        let s = ev.string(slot)
         if quote { out.append(byte: 0x22) }
         out.appendTextEscaped(s, quote: quote)
         if quote { out.append(byte: 0x22) }
-        if ev.isTruncated(slot: slot) { out.append("…") }
+        if flags & EventFlags.truncated(slot) != 0 { out.append("…") }
     }
 
     /// A directory fd: AT_FDCWD for -100.
