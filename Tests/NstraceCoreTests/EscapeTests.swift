@@ -96,6 +96,38 @@ final class EscapeTests: XCTestCase {
         XCTAssertGreaterThan(checked, 30_000)
     }
 
+    /// `appendHTMLEscaped`'s eight-bytes-at-a-time test of whether anything needs escaping
+    /// against its byte-by-byte rule: every byte value at every position of words and tails.
+    func testHTMLEscapingAgreesWithTheByteRule() {
+        func slow(_ b: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = []
+            for c in b {
+                switch c {
+                case 0x26: out += Array("&amp;".utf8)
+                case 0x3C: out += Array("&lt;".utf8)
+                case 0x3E: out += Array("&gt;".utf8)
+                case 0x22: out += Array("&quot;".utf8)
+                case 0x27: out += Array("&#39;".utf8)
+                case 0x09, 0x0A: out.append(c)
+                case 0 ..< 0x20, 0x7F: out += Array("\u{FFFD}".utf8)
+                default: out.append(c)
+                }
+            }
+            return out
+        }
+        for length in [1, 7, 8, 9, 16, 17, 23] {
+            for at in 0 ..< length {
+                for value in 0 ... 255 {
+                    var b = [UInt8](repeating: 0x61, count: length)
+                    b[at] = UInt8(value)
+                    var o = OutputBuffer(capacity: 16)
+                    b.withUnsafeBytes { o.appendHTMLEscaped($0) }
+                    XCTAssertEqual(o.bytes, slow(b), "\(b)")
+                }
+            }
+        }
+    }
+
     func testJSONEscapes() {
         XCTAssertEqual(jsonRaw([]), "\"\"")
         XCTAssertEqual(jsonRaw(Array("a\"b\\c/".utf8)), "\"a\\\"b\\\\c/\"")
