@@ -392,12 +392,9 @@ public final class ContainerAttribution {
             return fromCgroup(ev.cgroupId) ?? inherited
         }
         // a cut argv names no container (never a prefix of its id): the lineage that started
-        // this runtime (the shim's `-id`) does
-        // most runtime execs name no container (`runc init`, `runc spec`): the bytes tell
-        // before argv is made Strings
-        let parsed = RuntimeCommandLine.mayName(ev)
-            ? RuntimeCommandLine.identify(filename: String(decoding: ev.string(0), as: UTF8.self), arguments: ev.execArguments)
-            : nil
+        // this runtime (the shim's `-id`) does (read from the record's bytes: no String is
+        // made of an argument the id is not)
+        let parsed = RuntimeCommandLine.identify(exec: ev)
         let record = parsed.map { recordFor($0, confirmed: true) } ?? inherited
         byLineage[tgid] = .some(record)
         return record
