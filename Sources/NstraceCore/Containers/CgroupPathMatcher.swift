@@ -197,7 +197,7 @@ public enum CgroupPathMatcher {
     /// `<slice>:<prefix>:<id>`: the systemd-driver cgroupsPath (e.g. from kubelet) created
     /// literally by a runtime using the cgroupfs driver.
     private static func systemdCgroupsPathID(_ component: Substring, ancestors: ArraySlice<Substring>) -> ContainerIdentity? {
-        guard component.utf8.contains(0x3A) else { return nil }
+        guard component.withBytes({ $0.contains(0x3A) }) else { return nil }
         let parts = component.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 3, let runtime = systemdCgroupsPathPrefixes[parts[1]], isFullHexID(parts[2]) else {
             return nil
@@ -291,40 +291,43 @@ public enum CgroupPathMatcher {
 
     /// Exactly 64 lowercase hex digits: the ids docker, containerd's CRI, CRI-O and podman make.
     static func isFullHexID(_ text: Substring) -> Bool {
-        text.utf8.count == 64 && text.utf8.allSatisfy(isLowerHex)
+        text.utf8.count == 64 && text.withBytes { $0.allSatisfy(isLowerHex) }
     }
 
     /// A runc/containerd container id: [A-Za-z0-9][A-Za-z0-9_.-]*, at most 255 bytes.
     static func isPlainID(_ text: Substring) -> Bool {
-        let bytes = text.utf8
-        guard let first = bytes.first, bytes.count <= 255, isAlphanumeric(first) else { return false }
-        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        text.withBytes { bytes in
+            guard let first = bytes.first, bytes.count <= 255, isAlphanumeric(first) else { return false }
+            return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        }
     }
 
     /// containerd's identifier rule for namespaces: alphanumeric runs joined by single
     /// '.', '_' or '-', at most 76 bytes.
     static func isContainerdNamespace(_ text: Substring) -> Bool {
-        let bytes = text.utf8
-        guard !bytes.isEmpty, bytes.count <= 76 else { return false }
-        var previousWasSeparator = true  // so a leading separator fails
-        for byte in bytes {
-            if isAlphanumeric(byte) {
-                previousWasSeparator = false
-            } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") {
-                if previousWasSeparator { return false }
-                previousWasSeparator = true
-            } else {
-                return false
+        text.withBytes { bytes in
+            guard !bytes.isEmpty, bytes.count <= 76 else { return false }
+            var previousWasSeparator = true  // so a leading separator fails
+            for byte in bytes {
+                if isAlphanumeric(byte) {
+                    previousWasSeparator = false
+                } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") {
+                    if previousWasSeparator { return false }
+                    previousWasSeparator = true
+                } else {
+                    return false
+                }
             }
+            return !previousWasSeparator
         }
-        return !previousWasSeparator
     }
 
     /// A name LXC accepts for a container: printable, no '/', not starting with '.'.
     private static func isLXCName(_ text: Substring) -> Bool {
-        let bytes = text.utf8
-        guard let first = bytes.first, first != UInt8(ascii: "."), bytes.count <= 255 else { return false }
-        return bytes.allSatisfy { $0 > 0x20 && $0 != 0x7f }
+        text.withBytes { bytes in
+            guard let first = bytes.first, first != UInt8(ascii: "."), bytes.count <= 255 else { return false }
+            return bytes.allSatisfy { $0 > 0x20 && $0 != 0x7f }
+        }
     }
 
     /// Cgroups that hosts, systemd and runtimes create for themselves or as parents of
@@ -386,17 +389,21 @@ public enum CgroupPathMatcher {
 /// byte by byte anyway. (Substring's Character-based hasPrefix, hasSuffix and contains were
 /// most of the cost of a new cgroup.)
 private extension Substring {
-    func hasBytePrefix(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
+    /// The bytes, compared by memcmp or read as a buffer (a generic walk of the UTF-8 view
+    /// costs tens of instructions a byte; a substring of a native String needs no copy).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var text = self
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    func hasBytePrefix(_ prefix: String) -> Bool { withBytes { UTF8Search.hasPrefix($0, string: prefix) } }
 
     func hasByteSuffix(_ suffix: String) -> Bool {
-        let n = suffix.utf8.count
-        return utf8.count >= n && utf8.suffix(n).elementsEqual(suffix.utf8)
+        var suffix = suffix
+        return withBytes { raw in suffix.withUTF8 { UTF8Search.hasSuffix(raw, bytes: UnsafeRawBufferPointer($0)) } }
     }
 
-    func hasBytes(_ needle: String) -> Bool {
-        var text = self
-        return text.withUTF8 { UTF8Search.contains(UnsafeRawBufferPointer($0), needle) }
-    }
+    func hasBytes(_ needle: String) -> Bool { withBytes { UTF8Search.contains($0, needle) } }
 
     func droppingBytes(first n: Int) -> Substring { Substring(utf8.dropFirst(n)) }
     func droppingBytes(last n: Int) -> Substring { Substring(utf8.dropLast(n)) }
