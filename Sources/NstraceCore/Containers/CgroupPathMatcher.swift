@@ -97,7 +97,7 @@ public enum CgroupPathMatcher {
 
     static func classify(_ path: Substring) -> Match? {
         // split and compared on bytes throughout (a Character at a time is tens of times slower)
-        let components = path.utf8.split(separator: 0x2F).map(Substring.init)
+        let components = Self.components(of: path)
         guard !components.isEmpty else { return nil }  // "/" is the host's root cgroup
         // Paths outside our cgroup namespace start with "/.."; never a container we can name.
         guard !components.contains(where: { $0 == "." || $0 == ".." }) else { return nil }
@@ -123,6 +123,24 @@ public enum CgroupPathMatcher {
             return Match(identity: identity, isLayoutGuess: true)
         default:
             return nil
+        }
+    }
+
+    /// The non-empty `/`-separated components, found on the contiguous bytes (a generic split
+    /// of the UTF-8 view cost as much as the rest of a classification).
+    static func components(of path: Substring) -> [Substring] {
+        let ranges: [Range<Int>] = path.withBytes { raw in
+            var found: [Range<Int>] = []
+            var start = 0
+            for i in 0...raw.count where i == raw.count || raw[i] == 0x2F {
+                if i > start { found.append(start..<i) }
+                start = i + 1
+            }
+            return found
+        }
+        let utf8 = path.utf8
+        return ranges.map { r in
+            Substring(utf8[utf8.index(utf8.startIndex, offsetBy: r.lowerBound) ..< utf8.index(utf8.startIndex, offsetBy: r.upperBound)])
         }
     }
 
