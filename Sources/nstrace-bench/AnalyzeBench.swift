@@ -78,25 +78,30 @@ func partAnalyze(quick: Bool, keepIn dir: String? = nil) throws(BenchError) -> D
     return worst
 }
 
-/// `nstrace-bench --analyze-file FILE [text|json|html] [REPEAT] [--print]`: part 7's measure on
-/// a trace already written (by --keep-analyze-traces, or recorded), one report format, for
-/// profiling (`perf record`) and for the figure the goal is about: one file to one report, one
-/// core. `--print`: the report itself on stdout (to compare outputs before and after a change).
+/// `nstrace-bench --analyze-file FILE... [text|json|html [REPEAT]] [--print]`: part 7's measure
+/// on a trace already written (by --keep-analyze-traces, or recorded), one report format, for
+/// profiling (`perf record`, callgrind) and for the figure the goal is about: one file to one
+/// report, one core. Several files are merged as `nstrace analyze` merges them (their readers'
+/// threads' CPU time is not counted). `--print`: the report itself on stdout (to compare
+/// outputs before and after a change).
 func runAnalyzeFile(_ args: [String]) -> Never {
     var args = args
     let printReport = args.last == "--print"
     if printReport { args.removeLast() }
-    guard let path = args.first, args.count <= 3 else {
-        say("usage: nstrace-bench --analyze-file FILE [text|json|html] [REPEAT] [--print]")
+    var files: [String] = []
+    while let a = args.first, !["text", "json", "html"].contains(a) { files.append(a); args.removeFirst() }
+    guard !files.isEmpty, args.count <= 2 else {
+        say("usage: nstrace-bench --analyze-file FILE... [text|json|html [REPEAT]] [--print]")
         exit(2)
     }
-    let format = args.count > 1 ? args[1] : "text"
-    let repeats = args.count > 2 ? Int(args[2]) ?? 1 : 1
+    let path = files.joined(separator: " ")
+    let format = args.first ?? "text"
+    let repeats = args.count > 1 ? Int(args[1]) ?? 1 : 1
     for _ in 0..<max(1, repeats) {
         let c0 = threadCPUNs()
         let analysis: StartupAnalysis
         do {
-            analysis = try TraceAnalysis.analyze(files: [path]).0
+            analysis = try TraceAnalysis.analyze(files: files).0
         } catch {
             say("nstrace-bench: \(error)")
             exit(1)
