@@ -95,8 +95,24 @@ public final class AnalysisEventAdapter {
     enum Taken {
         /// Host noise (or cgroup bookkeeping): only counted.
         case skipped
-        case event(StoredEvent, container: AnalysisEvent.Container?, joined: AnalysisEvent.Container?)
+        case event(StoredEvent, container: SharedContainer?, joined: SharedContainer?)
         case hostJoin(StoredEvent, netns: UInt32)
+    }
+
+    /// The last container value `shared` made, and the record and encoding it is of.
+    private var lastShared: SharedContainer?
+    private var lastSharedRecord: ContainerRecord?
+    private var lastSharedJSON: [UInt8] = []
+
+    /// Record `r`'s value as a `SharedContainer`, one object per run of its events (a new one
+    /// whenever the record is re-encoded).
+    func shared(_ r: ContainerRecord) -> SharedContainer {
+        if let s = lastShared, lastSharedRecord === r, Self.same(lastSharedJSON, r.json) { return s }
+        let s = SharedContainer(container(r))
+        lastShared = s
+        lastSharedRecord = r
+        lastSharedJSON = r.json
+        return s
     }
 
     /// Attributes `ev` and stores it, if kept, into `arena` (the batch it travels in): the
@@ -107,7 +123,7 @@ public final class AnalysisEventAdapter {
         if case .skipped = route { return .skipped }
         let e = store(ev, kind: Self.kind(ev.type), record: found.container, attribution: attribution, into: &arena)
         if case .hostJoin(let netns) = route { return .hostJoin(e, netns: netns) }
-        return .event(e, container: found.container.map(container), joined: found.target.map(container))
+        return .event(e, container: found.container.map(shared), joined: found.target.map(shared))
     }
 
     /// What becomes of one event, decided before anything is stored (host noise, most of a
@@ -260,4 +276,13 @@ public final class AnalysisEventAdapter {
         let span = arena.appendText(bytes)
         return arena.string(span) ?? ""
     }
+}
+
+/// A container's value as one file's reader made it, handed to the thread that merges the
+/// files: immutable, so sharing it is safe (its `ContainerRecord` is not: attribution refines
+/// the record on the reader's thread). A merged item carries this one reference instead of
+/// the value's four Strings, each retained and released with every copy of the item.
+final class SharedContainer: Sendable {
+    let value: AnalysisEvent.Container
+    init(_ value: AnalysisEvent.Container) { self.value = value }
 }
