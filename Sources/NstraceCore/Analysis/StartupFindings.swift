@@ -1,8 +1,13 @@
 /// What a person should look at in a container start, each with the events behind it.
 enum StartupFindings {
     /// Namespaces whose sharing with the host changes isolation (cgroup, user and time are
-    /// shared by default in the runtimes here).
-    static let isolating: Set<String> = ["mnt", "net", "pid", "ipc", "uts"]
+    /// shared by default in the runtimes here). A switch: hashing each name into a set cost more.
+    static func isIsolating(_ type: String) -> Bool {
+        switch type {
+        case "mnt", "net", "pid", "ipc", "uts": true
+        default: false
+        }
+    }
     /// A call taking at least this share of its phase, and at least 1 ms, dominates it.
     static let dominantShare = 0.5
     static let dominantMinNs: UInt64 = 1_000_000
@@ -10,8 +15,12 @@ enum StartupFindings {
     static func find(_ s: ContainerStartup, sharedPropagation: [Int], lossy: Bool) -> [ContainerStartup.Finding] {
         var out: [ContainerStartup.Finding] = []
         let stored = s.events.stored   // the numbers as stored: no StartupEvent per event
-        let entry = stored.indices.filter { s.eventPhases[$0] == .entrypoint && stored[$0].kind == .exec && stored[$0].tsNs == s.endNs }
-        for t in s.sharedWithHost where isolating.contains(t) {
+        var entryEvents: [Int]?   // the entrypoint's exec, looked for once a finding needs it
+        for t in s.sharedWithHost where isIsolating(t) {
+            let entry = entryEvents ?? stored.indices.filter {
+                s.eventPhases[$0] == .entrypoint && stored[$0].kind == .exec && stored[$0].tsNs == s.endNs
+            }
+            entryEvents = entry
             out.append(.init(kind: "host_namespace_shared", severity: "warning",
                              message: "the container shares the host's \(t) namespace", events: entry, subject: t))
         }
@@ -27,18 +36,28 @@ enum StartupFindings {
                              message: "host path \(v.source) is mounted read-write at \(v.target ?? v.rawTarget)",
                              events: v.event.map { $0 < s.events.count ? [$0] : [] } ?? [], subject: v.source))
         }
-        var failedGroups: [String: [Int]] = [:]
-        var failedOrder: [String] = []
-        for i in s.failedCalls {
-            let e = s.events[i]
-            let key = e.name + " " + (Errno.name(e.errno) ?? String(e.errno))
-            if failedGroups[key] == nil { failedOrder.append(key) }
-            failedGroups[key, default: []].append(i)
+        // grouped by "name errno", in order of first sight: a short list searched by errno and
+        // name bytes, each group's key and message made once (a key String and two hashes per
+        // failed call were most of `find`: issue 9)
+        let arena = s.events.arena
+        var groups: [(first: Int, count: Int)] = []
+        var groupOf = [Int](repeating: 0, count: s.failedCalls.count)
+        for (k, i) in s.failedCalls.enumerated() {
+            if let g = groups.firstIndex(where: { sameFailure(stored[$0.first], stored[i], arena) }) {
+                groups[g].count += 1
+                groupOf[k] = g
+            } else {
+                groupOf[k] = groups.count
+                groups.append((i, 1))
+            }
         }
-        for key in failedOrder {
-            let list = failedGroups[key]!
-            out.append(.init(kind: "failed_call", severity: "notice",
-                             message: "\(list.count) failed \(key)", events: list, subject: key))
+        if !groups.isEmpty { out.reserveCapacity(out.count + groups.count) }
+        for (g, group) in groups.enumerated() {
+            var list: [Int] = []
+            list.reserveCapacity(group.count)
+            for (k, i) in s.failedCalls.enumerated() where groupOf[k] == g { list.append(i) }
+            let (message, key) = failureMessage(stored[group.first], count: group.count, arena)
+            out.append(.init(kind: "failed_call", severity: "notice", message: message, events: list, subject: key))
         }
         for p in s.phases {
             guard let i = p.longestEvent, i < s.events.count, p.eventCount > 1 else { continue }
@@ -56,6 +75,35 @@ enum StartupFindings {
                              events: [], subject: "lost"))
         }
         return out
+    }
+
+    /// "N failed KEY" and KEY, `name + " " + errno's name` (or its number), made in one buffer.
+    static func failureMessage(_ e: StoredEvent, count: Int, _ arena: EventArena) -> (message: String, key: String) {
+        var o = OutputBuffer(capacity: 64 + Int(e.name.count))
+        o.appendDecimal(count)
+        o.append(" failed ")
+        let keyStart = o.count
+        arena.withBytes(e.name) { o.append(bytes: $0) }
+        o.append(byte: 0x20)
+        if let name = Errno.staticName(e.errno) { o.append(name) } else { o.appendDecimal(e.errno) }
+        let key = o.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[keyStart...]), as: UTF8.self) }
+        return (o.string, key)
+    }
+
+    /// Whether two failed calls have the same key, `name + " " + errno's name` (or its number):
+    /// the same errno (its text is the errno's own: the names differ, and a number is no name)
+    /// and names equal as Strings. The key's errno part holds no space, so equal keys are equal
+    /// names and equal errnos. Equal bytes are equal Strings; unequal ASCII bytes unequal ones;
+    /// other names (events made by hand) compared as Strings, as the key was.
+    static func sameFailure(_ a: StoredEvent, _ b: StoredEvent, _ arena: EventArena) -> Bool {
+        guard a.errno == b.errno else { return false }
+        return arena.withBytes(a.name) { x in
+            arena.withBytes(b.name) { y in
+                if x.count == y.count && UTF8Search.hasPrefix(x, bytes: y) { return true }
+                if !x.contains(where: { $0 >= 0x80 }) && !y.contains(where: { $0 >= 0x80 }) { return false }
+                return String(decoding: x, as: UTF8.self) == String(decoding: y, as: UTF8.self)
+            }
+        }
     }
 }
 
