@@ -166,12 +166,24 @@ public final class StartupAnalyzer {
 
     /// By name (else id), then id: one container known by a cut id and by its full id has
     /// the same name twice, and a tie left to the dictionary's order changed from run to run.
-    /// Each one's key made once (made in the comparison, it was retained and released some
-    /// twenty times per container).
+    /// Compared as `StringSortKeys` (each container's key and id at 2i and 2i + 1): by their
+    /// bytes, not as Strings retained and released in each comparison.
     static func sortedKnown(_ known: some Sequence<AnalysisEvent.Container>) -> [AnalysisEvent.Container] {
-        known.map { (key: $0.name ?? $0.id, container: $0) }
-            .sorted { a, b in a.key != b.key ? a.key < b.key : a.container.id < b.container.id }
-            .map(\.container)
+        let all = Array(known)
+        var strings: [String] = []
+        strings.reserveCapacity(2 * all.count)
+        for c in all {
+            strings.append(c.name ?? c.id)
+            strings.append(c.id)
+        }
+        var order = Array(all.indices)
+        StringSortKeys(strings).withComparison { compare in
+            order.sort { a, b in
+                let byKey = compare(2 * a, 2 * b)
+                return byKey != 0 ? byKey < 0 : compare(2 * a + 1, 2 * b + 1) < 0
+            }
+        }
+        return order.map { all[$0] }
     }
 
     /// The file's lost-event count so far (a `lost` metadata record), read after the events
