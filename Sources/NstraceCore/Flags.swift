@@ -38,8 +38,14 @@ public struct FlagTable: Sendable {
     }
 
     public let entries: [Entry]
+    /// The longest `append` can write before the leftover bits: every name and a "|" each.
+    private let namesCapacity: Int
 
-    public init(_ entries: [Entry]) { self.entries = entries }
+    public init(_ entries: [Entry]) {
+        precondition(entries.allSatisfy { $0.name.utf8CodeUnitCount > 0 }, "a flag without a name")
+        self.entries = entries
+        namesCapacity = entries.reduce(0) { $0 + $1.name.utf8CodeUnitCount + 1 }
+    }
 
     /// Calls `body` for each name in `value`, then once with the leftover bits if any.
     /// Nothing for 0. Allocation-free.
@@ -59,13 +65,28 @@ public struct FlagTable: Sendable {
     }
 
     /// Appends names joined with "|" ("0" for 0).
+    /// The names go in one reservation (an append per name and per "|" cost most of a mount
+    /// line's detail in the HTML report, which formats every event's).
     public func append(_ value: UInt64, into out: inout OutputBuffer) {
         if value == 0 { out.append(byte: 0x30); return }
-        var first = true
-        forEach(value) { p in
-            if !first { out.append(byte: 0x7C) }
-            first = false
-            p.append(into: &out)
+        var rest = value, named = false
+        out.write(maxBytes: namesCapacity) { p in
+            var o = 0
+            // the same matching as forEach
+            for e in entries {
+                if rest == 0 { break }
+                if e.value != 0 && rest & e.mask == e.value {
+                    if o > 0 { p[o] = 0x7C; o += 1 }
+                    e.name.withUTF8Buffer { n in (p + o).update(from: n.baseAddress!, count: n.count); o += n.count }
+                    rest &= ~e.mask
+                }
+            }
+            named = o > 0
+            return o
+        }
+        if rest != 0 {
+            if named { out.append(byte: 0x7C) }
+            out.appendHex(rest)
         }
     }
 
