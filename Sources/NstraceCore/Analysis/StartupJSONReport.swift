@@ -178,12 +178,32 @@ final class JSONWriter {
             var o = 0
             if first { p[0] = 0x2C; o = 1 }
             p[o] = 0x22
-            (p + o + 1).update(from: src, count: n)
+            copyKey(src, n, to: p + o + 1)
             p[o + n + 1] = 0x22
             p[o + n + 2] = 0x3A
             return o + n + 3
         }
         needComma = false
+    }
+
+    /// Copies a key's `n` bytes: up to 16 with two overlapping loads and stores (a key is a
+    /// few bytes, and a memmove call cost more than the copy: a quarter of a key's write).
+    @inline(__always)
+    private func copyKey(_ src: UnsafePointer<UInt8>, _ n: Int, to dst: UnsafeMutablePointer<UInt8>) {
+        let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+        if n >= 8 && n <= 16 {
+            let a = s.loadUnaligned(as: UInt64.self), b = s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            d.storeBytes(of: a, as: UInt64.self)
+            d.storeBytes(of: b, toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let a = s.loadUnaligned(as: UInt32.self), b = s.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            d.storeBytes(of: a, as: UInt32.self)
+            d.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+        } else if n < 4 {
+            for i in 0 ..< n { dst[i] = src[i] }
+        } else {
+            dst.update(from: src, count: n)
+        }
     }
 
     /// A key from the data (e.g. a mount kind), escaped.
