@@ -292,88 +292,62 @@ func zeroBytes(_ x: UInt64) -> UInt64 {
     (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
 }
 
-/// Whether `raw` holds a `<`, `>` or `&` (what a JSON string inside a `<script>` element must
-/// not hold as is), eight bytes at a time (a byte-by-byte test cost as much as the escaping
-/// itself in the HTML report's string table, whose strings nearly never hold one).
-func containsScriptSpecial(_ raw: UnsafeRawBufferPointer) -> Bool {
+/// Whether every byte of `raw` passes, tested eight bytes at a time by `word` (which must
+/// agree with `byte` on each of its eight), and byte by byte only in a string of fewer than
+/// eight; the last bytes of a longer one are its last eight read again as one word (those it
+/// overlaps passed already). The escaping checks below all run on it: nearly every path,
+/// comm and name of a report needs no escaping, and a byte-by-byte test of that was most of
+/// the cost of storing or writing them (issue 9).
+@inline(__always)
+func allBytes(_ raw: UnsafeRawBufferPointer, word: (UInt64) -> Bool, byte: (UInt8) -> Bool) -> Bool {
     let n = raw.count
+    guard n >= 8 else { return raw.allSatisfy(byte) }
     var i = 0
     while i + 8 <= n {
-        let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-        if zeroBytes(w ^ 0x3C3C_3C3C_3C3C_3C3C) | zeroBytes(w ^ 0x3E3E_3E3E_3E3E_3E3E) | zeroBytes(w ^ 0x2626_2626_2626_2626) != 0 { return true }
+        if !word(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
         i += 8
     }
-    while i < n {
-        let b = raw[i]
-        if b == 0x3C || b == 0x3E || b == 0x26 { return true }
-        i += 1
-    }
-    return false
+    return i == n || word(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+}
+
+/// Whether `raw` holds a `<`, `>` or `&` (what a JSON string inside a `<script>` element must
+/// not hold as is).
+func containsScriptSpecial(_ raw: UnsafeRawBufferPointer) -> Bool {
+    !allBytes(raw, word: { !hasScriptSpecial($0) }, byte: { $0 != 0x3C && $0 != 0x3E && $0 != 0x26 })
+}
+
+@inline(__always)
+private func hasScriptSpecial(_ w: UInt64) -> Bool {
+    zeroBytes(w ^ 0x3C3C_3C3C_3C3C_3C3C) | zeroBytes(w ^ 0x3E3E_3E3E_3E3E_3E3E) | zeroBytes(w ^ 0x2626_2626_2626_2626) != 0
 }
 
 /// Whether `appendHTMLEscaped` changes a byte of `raw`: a control byte, DEL, `&`, `<`, `>`,
-/// `"` or `'`. Eight bytes at a time (the byte-by-byte test was most of escaping the HTML
-/// report's names and paths); bytes from 0x80 up pass, as they do there.
+/// `"` or `'`; bytes from 0x80 up pass, as they do there.
 func needsHTMLEscaping(_ raw: UnsafeRawBufferPointer) -> Bool {
-    @inline(__always) func special(_ b: UInt8) -> Bool {
-        b < 0x20 || b == 0x7F || b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27
-    }
-    let n = raw.count
-    var i = 0
-    while i + 8 <= n {
-        let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+    !allBytes(raw, word: { w in
         // below 0x20 (bytes from 0x80 up excluded: `~w`), or equal to one of the six
         let below20 = (w &- 0x2020_2020_2020_2020) & ~w & 0x8080_8080_8080_8080
         let equal = zeroBytes(w ^ 0x7F7F_7F7F_7F7F_7F7F) | zeroBytes(w ^ 0x2626_2626_2626_2626) | zeroBytes(w ^ 0x3C3C_3C3C_3C3C_3C3C)
             | zeroBytes(w ^ 0x3E3E_3E3E_3E3E_3E3E) | zeroBytes(w ^ 0x2222_2222_2222_2222) | zeroBytes(w ^ 0x2727_2727_2727_2727)
-        if below20 | equal != 0 { return true }
-        i += 8
-    }
-    while i < n {
-        if special(raw[i]) { return true }
-        i += 1
-    }
-    return false
+        return below20 | equal == 0
+    }, byte: { b in
+        !(b < 0x20 || b == 0x7F || b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27)
+    })
 }
 
 /// Whether `raw` goes into a JSON string inside a `<script>` element as it is
 /// (`appendJSONStringForHTMLScript`): printable ASCII other than `"`, `\`, `<`, `>` and `&`.
-/// Eight bytes at a time, the last eight overlapping plain bytes already checked.
 func isPlainForScriptJSON(_ raw: UnsafeRawBufferPointer) -> Bool {
-    @inline(__always) func plain(_ w: UInt64) -> Bool {
-        plainASCIIWord(w) && zeroBytes(w ^ 0x3C3C_3C3C_3C3C_3C3C) | zeroBytes(w ^ 0x3E3E_3E3E_3E3E_3E3E) | zeroBytes(w ^ 0x2626_2626_2626_2626) == 0
-    }
-    let n = raw.count
-    guard n >= 8 else {
-        return !raw.contains { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C || $0 == 0x3C || $0 == 0x3E || $0 == 0x26 }
-    }
-    var i = 0
-    while i + 8 <= n {
-        if !plain(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
-        i += 8
-    }
-    return i == n || plain(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+    allBytes(raw, word: { plainASCIIWord($0) && !hasScriptSpecial($0) }, byte: { b in
+        !(b < 0x20 || b >= 0x7F || b == 0x22 || b == 0x5C || b == 0x3C || b == 0x3E || b == 0x26)
+    })
 }
 
 /// Whether text-escaping (`OutputBuffer.appendTextEscaped`) leaves every byte of `raw` as it
 /// is: printable ASCII other than a backslash, the common case of a path or a comm, which a
-/// stored event then keeps as a plain copy. Eight bytes at a time (a byte-by-byte loop was the
-/// larger part of storing an event's paths).
+/// stored event then keeps as a plain copy.
 func isPlainText(_ raw: UnsafeRawBufferPointer) -> Bool {
-    let n = raw.count
-    var i = 0
-    while i + 8 <= n {
-        if !plainASCIIWord(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), quoteIsPlain: true) { return false }
-        i += 8
-    }
-    // the last few bytes of a string of eight or more: its last eight, read again as one word
-    if i < n && n >= 8 { return plainASCIIWord(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), quoteIsPlain: true) }
-    while i < n {
-        let b = raw[i]
-        if b < 0x20 || b >= 0x7F || b == 0x5C { return false }
-        i += 1
-    }
-    return true
+    allBytes(raw, word: { plainASCIIWord($0, quoteIsPlain: true) }, byte: { $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C })
 }
 
 /// `\n`, `\t`, `\r`, `\"`, `\\`, written the same by both policies; returns 2, or 0 (nothing
