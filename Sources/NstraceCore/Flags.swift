@@ -69,16 +69,16 @@ public struct FlagTable: Sendable {
     /// line's detail in the HTML report, which formats every event's).
     public func append(_ value: UInt64, into out: inout OutputBuffer) {
         if value == 0 { out.append(byte: 0x30); return }
-        var rest = value, named = false
+        var rest: UInt64 = 0, named = false
         out.write(maxBytes: namesCapacity) { p in
             var o = 0
-            // the same matching as forEach
-            for e in entries {
-                if rest == 0 { break }
-                if e.value != 0 && rest & e.mask == e.value {
+            forEach(value) { piece in
+                switch piece {
+                case .name(let name):
                     if o > 0 { p[o] = 0x7C; o += 1 }
-                    e.name.withUTF8Buffer { n in (p + o).update(from: n.baseAddress!, count: n.count); o += n.count }
-                    rest &= ~e.mask
+                    name.withUTF8Buffer { n in (p + o).update(from: n.baseAddress!, count: n.count); o += n.count }
+                case .unknown(let bits):
+                    rest = bits   // written after the names, past the reservation
                 }
             }
             named = o > 0
