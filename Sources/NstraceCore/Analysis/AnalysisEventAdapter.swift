@@ -25,13 +25,12 @@ public final class AnalysisEventAdapter {
     /// an optional tuple: reading the tuple copied all of it (six references retained and
     /// released) on every event (issue 9).
     private var lastRecord: ContainerRecord?
-    private var lastJSON: [UInt8] = []
+    private var lastRevision = 0
     private var lastValue = AnalysisEvent.Container(id: "", runtime: "")
 
     func container(_ r: ContainerRecord) -> AnalysisEvent.Container {
-        // the record re-encodes its JSON whenever its identity, name or image changes: the
-        // same record with the same encoding (one buffer, compared by address) is unchanged
-        if lastRecord === r, Self.same(lastJSON, r.json) { return lastValue }
+        // the same record at the same revision (its identity, name and image unchanged)
+        if lastRecord === r, lastRevision == r.revision { return lastValue }
         let key = ObjectIdentifier(r)
         let value: AnalysisEvent.Container
         if let c = containers[key], c.name == r.name, c.image == r.image, c.runtime == r.identity.runtime {
@@ -41,15 +40,9 @@ public final class AnalysisEventAdapter {
             containers[key] = (r.name, r.image, r.identity.runtime, value)
         }
         lastRecord = r
-        lastJSON = r.json
+        lastRevision = r.revision
         lastValue = value
         return value
-    }
-
-    /// The same array storage (no element compare): a record's JSON buffer unchanged
-    /// (here, and in `StartupAnalyzer.ownBuilder`).
-    static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
     }
 
     /// Root filesystems learnt from the stream (as `show` learns them), to name a bind's
@@ -99,19 +92,19 @@ public final class AnalysisEventAdapter {
         case hostJoin(StoredEvent, netns: UInt32)
     }
 
-    /// The last container value `shared` made, and the record and encoding it is of.
+    /// The last container value `shared` made, and the record and revision it is of.
     private var lastShared: SharedContainer?
     private var lastSharedRecord: ContainerRecord?
-    private var lastSharedJSON: [UInt8] = []
+    private var lastSharedRevision = 0
 
     /// Record `r`'s value as a `SharedContainer`, one object per run of its events (a new one
-    /// whenever the record is re-encoded).
+    /// whenever the record changes).
     func shared(_ r: ContainerRecord) -> SharedContainer {
-        if let s = lastShared, lastSharedRecord === r, Self.same(lastSharedJSON, r.json) { return s }
+        if let s = lastShared, lastSharedRecord === r, lastSharedRevision == r.revision { return s }
         let s = SharedContainer(container(r))
         lastShared = s
         lastSharedRecord = r
-        lastSharedJSON = r.json
+        lastSharedRevision = r.revision
         return s
     }
 

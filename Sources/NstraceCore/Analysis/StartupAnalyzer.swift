@@ -22,12 +22,12 @@ public final class StartupAnalyzer {
     private var pidOwner: [UInt32: StartupBuilder] = [:]
     /// The builder of the previous container event (most come in runs of one container).
     private var lastBuilder: StartupBuilder?
-    /// The container record of the previous own-builder lookup, its JSON buffer (re-encoded
-    /// whenever the record's identity, name or image changes) and its builder: a run of one
+    /// The container record of the previous own-builder lookup, its revision (counting the
+    /// changes of its identity, name or image) and its builder: a run of one
     /// container's events finds its builder by the record's identity, without making,
     /// comparing and releasing the container's value with its Strings per event (issue 9).
     private var lastRecord: ContainerRecord?
-    private var lastRecordJSON: [UInt8] = []
+    private var lastRecordRevision = 0
     private var lastRecordBuilder: StartupBuilder?
     /// Live use: containers let go by `releaseFinished` (bounded), whose later events are not a start.
     private var released: Set<String> = []
@@ -96,14 +96,14 @@ public final class StartupAnalyzer {
     /// later events may be dropped: `consume` decides).
     func ownBuilder(_ r: ContainerRecord, values: AnalysisEventAdapter) -> StartupBuilder? {
         guard released.isEmpty else { return nil }
-        if let b = lastRecordBuilder, lastRecord === r, AnalysisEventAdapter.same(lastRecordJSON, r.json) { return b }
+        if let b = lastRecordBuilder, lastRecord === r, lastRecordRevision == r.revision { return b }
         // what `consume` does for a container's value: the value refreshed in the builder and known
         let c = values.container(r)
         let b = builder(for: c)
         if b.container != c { noteKnown(c) }
         b.refresh(c)
         lastRecord = r
-        lastRecordJSON = r.json
+        lastRecordRevision = r.revision
         lastRecordBuilder = b
         return b
     }

@@ -49,8 +49,9 @@ public final class ContainerRecord {
     public private(set) var json: [UInt8] = []
     /// The CONTAINER column of the text output: the name, else the id's first 12 characters.
     public private(set) var column: [UInt8] = []
-    /// Counts the changes of `identity`: equal revisions of one record, equal identities (so
-    /// that a table holding a copy of it need not compare four strings per event).
+    /// Counts the changes of `identity` and `image` (each re-encodes `json` and `column`):
+    /// equal revisions of one record, equal values (so that a table holding a copy of them need
+    /// not compare strings or buffers per event).
     private(set) var revision = 0
 
     init(_ identity: ContainerIdentity) {
