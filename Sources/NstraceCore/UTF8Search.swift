@@ -52,6 +52,23 @@ enum UTF8Search {
             && (suffix.count == 0 || memcmp(raw.baseAddress! + (raw.count - suffix.count), suffix.baseAddress!, suffix.count) == 0)
     }
 
+    /// Whether `a` and `b` hold the same bytes (the one byte-equality of the byte compares
+    /// here; the overloads below hand their bytes over).
+    @inline(__always)
+    static func equals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && hasPrefix(a, bytes: b)
+    }
+
+    @inline(__always)
+    static func equals(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
+        b.withUnsafeBytes { equals(a, $0) }
+    }
+
+    @inline(__always)
+    static func equals(_ a: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        s.withUTF8Buffer { equals(a, UnsafeRawBufferPointer($0)) }
+    }
+
     /// `hasPrefix` for a String's bytes (a value known only at run time, such as a rootfs).
     static func hasPrefix(_ raw: UnsafeRawBufferPointer, string prefix: String) -> Bool {
         var p = prefix

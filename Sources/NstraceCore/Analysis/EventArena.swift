@@ -121,17 +121,17 @@ struct EventArena: Sendable {
         return withBytes(span) { Self.same($0, s) }
     }
 
-    /// `b` and `s`'s first `b.count` bytes compared with memcmp (String.utf8's iterator goes a
-    /// byte at a time through the string's representation).
+    /// Whether `s` begins with `b`'s bytes, by memcmp (String.utf8's iterator goes a byte at a
+    /// time through the string's representation).
     private static func same(_ b: UnsafeRawBufferPointer, _ s: String) -> Bool {
         var s = s
-        return s.withUTF8 { t in b.count <= t.count && (b.count == 0 || memcmp(b.baseAddress!, t.baseAddress!, b.count) == 0) }
+        return s.withUTF8 { UTF8Search.hasPrefix(UnsafeRawBufferPointer($0), bytes: b) }
     }
 
     /// Whether two spans hold the same bytes (absent never does).
     func equals(_ x: ByteSpan, _ y: ByteSpan) -> Bool {
         guard !x.isAbsent, !y.isAbsent, x.count == y.count else { return false }
-        return withBytes(x) { bx in withBytes(y) { by in bx.count == 0 || memcmp(bx.baseAddress!, by.baseAddress!, bx.count) == 0 } }
+        return withBytes(x) { bx in withBytes(y) { by in UTF8Search.equals(bx, by) } }
     }
 
     func hasPrefix(_ span: ByteSpan, _ s: String) -> Bool {

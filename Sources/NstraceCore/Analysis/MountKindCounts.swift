@@ -33,7 +33,7 @@ struct MountKindCounts {
 
     /// By memcmp (`elementsEqual` went a byte at a time, on every mount).
     private func matches(_ i: Int, _ kind: UnsafeRawBufferPointer) -> Bool {
-        kinds[i].length == kind.count && withKind(i) { UTF8Search.hasPrefix($0, bytes: kind) }
+        kinds[i].length == kind.count && withKind(i) { UTF8Search.equals($0, kind) }
     }
 
     mutating func add(_ kind: StaticString) {

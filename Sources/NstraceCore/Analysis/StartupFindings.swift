@@ -99,7 +99,7 @@ enum StartupFindings {
         guard a.errno == b.errno else { return false }
         return arena.withBytes(a.name) { x in
             arena.withBytes(b.name) { y in
-                if x.count == y.count && UTF8Search.hasPrefix(x, bytes: y) { return true }
+                if UTF8Search.equals(x, y) { return true }
                 if !x.contains(where: { $0 >= 0x80 }) && !y.contains(where: { $0 >= 0x80 }) { return false }
                 return String(decoding: x, as: UTF8.self) == String(decoding: y, as: UTF8.self)
             }

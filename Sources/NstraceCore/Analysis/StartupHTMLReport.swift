@@ -152,7 +152,7 @@ public enum StartupHTMLReport {
         /// `StartupEvent.comm` reads it).
         static func same(_ x: ByteSpan, _ y: ByteSpan, in arena: EventArena) -> Bool {
             arena.withBytes(x) { bx in
-                arena.withBytes(y) { by in bx.count == by.count && (bx.count == 0 || memcmp(bx.baseAddress!, by.baseAddress!, bx.count) == 0) }
+                arena.withBytes(y) { by in UTF8Search.equals(bx, by) }
             }
         }
     }
@@ -256,7 +256,7 @@ public enum StartupHTMLReport {
             var k = hash & (slots.count - 1)
             while slots[k] >= 0 {
                 let i = Int(slots[k])
-                if hashes[i] == hash && withBytes(i, { same($0, b) }) { return i }
+                if hashes[i] == hash && withBytes(i, { UTF8Search.equals($0, b) }) { return i }
                 k = (k + 1) & (slots.count - 1)
             }
             bytes.append(contentsOf: b.assumingMemoryBound(to: UInt8.self))
@@ -274,7 +274,7 @@ public enum StartupHTMLReport {
             let known: Int? = bytes.withUnsafeBytes { all in
                 for i in vocabulary {
                     let start = i == 0 ? 0 : ends[i - 1]
-                    if ends[i] - start == b.count && (b.count == 0 || memcmp(all.baseAddress! + start, b.baseAddress!, b.count) == 0) { return i }
+                    if UTF8Search.equals(UnsafeRawBufferPointer(rebasing: all[start ..< ends[i]]), b) { return i }
                 }
                 return nil
             }
@@ -287,17 +287,13 @@ public enum StartupHTMLReport {
 
         /// Whether string `i` is `b`, byte for byte.
         func holds(_ i: Int, _ b: UnsafeRawBufferPointer) -> Bool {
-            withBytes(i) { same($0, b) }
+            withBytes(i) { UTF8Search.equals($0, b) }
         }
 
         /// String `i`'s bytes (valid only inside `body`).
         func withBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
             let start = i == 0 ? 0 : ends[i - 1]
             return bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start ..< ends[i]])) }
-        }
-
-        private func same(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
-            x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
         }
 
         /// Twice the slots, every id placed again by its hash.

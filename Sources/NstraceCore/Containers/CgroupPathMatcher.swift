@@ -374,7 +374,7 @@ public enum CgroupPathMatcher {
         var text = component
         let named = text.withUTF8 { utf8 in
             let raw = UnsafeRawBufferPointer(utf8)
-            return hostCgroupNameBytes.contains { $0.count == raw.count && UTF8Search.hasPrefix(raw, $0) }
+            return hostCgroupNameBytes.contains { UTF8Search.equals(raw, $0) }
                 || systemdUnitSuffixBytes.contains { UTF8Search.hasSuffix(raw, $0) }
                 || hostCgroupPrefixBytes.contains { UTF8Search.hasPrefix(raw, $0) }
         }

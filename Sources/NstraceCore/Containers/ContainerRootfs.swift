@@ -58,7 +58,7 @@ public final class ContainerRootfs {
             // compared before the set and the dictionary are hashed: most binds are not it;
             // by memcmp: `elementsEqual` went a byte at a time, most of this on every mount)
             guard ev.mount.flags & MountCall.bindFlag != 0, !ev.isTruncated(slot: 1), ev.stringLength(1) > 1,
-                  ev.string(1).first == 0x2F, ev.stringLength(0) == ev.stringLength(1), UTF8Search.hasPrefix(ev.string(0), bytes: ev.string(1)),
+                  ev.string(1).first == 0x2F, UTF8Search.equals(ev.string(0), ev.string(1)),
                   !pivoted.contains(mnt), rootfs[container.id] == nil else { return }
             setRootfs(Array(ev.string(1)), of: container.id)
         case .pivotRoot:
@@ -119,8 +119,8 @@ extension ContainerRootfs {
         if let root = cachedRootfs(of: container.id), !root.isEmpty {
             let found: R?? = root.withUnsafeBytes { r in
                 let root = r.last == 0x2F ? UnsafeRawBufferPointer(rebasing: r.dropLast()) : r
-                if path.count == root.count && Self.startsWith(path, root) { return Optional(Self.slash(body)) }
-                guard path.count > root.count, Self.startsWith(path, root), path[root.count] == 0x2F else { return nil }
+                if UTF8Search.equals(path, root) { return Optional(Self.slash(body)) }
+                guard path.count > root.count, UTF8Search.hasPrefix(path, bytes: root), path[root.count] == 0x2F else { return nil }
                 return Optional(body(UnsafeRawBufferPointer(rebasing: path[root.count...])))
             }
             if let found { return found }
@@ -128,11 +128,6 @@ extension ContainerRootfs {
         // after the pivot the task's root is the container's: what it names is inside
         if isPivoted(ev.ns(NamespaceSlot.mnt.index)), ev.type != .pivotRoot { return body(path) }
         return nil
-    }
-
-    /// `path.starts(with: prefix)` by memcmp (the generic one goes a byte at a time).
-    private static func startsWith(_ path: UnsafeRawBufferPointer, _ prefix: UnsafeRawBufferPointer) -> Bool {
-        path.count >= prefix.count && (prefix.count == 0 || memcmp(path.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
     }
 
     private static func slash<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {

@@ -103,7 +103,7 @@ struct ArgvBytes {
             // only an option can match: most arguments are dismissed by their first byte
             if a.first == 0x2D {
                 for f in flags {
-                    if equals(a, f), i + 1 < args.endIndex { return args[i + 1] }
+                    if UTF8Search.equals(a, f), i + 1 < args.endIndex { return args[i + 1] }
                     let n = f.utf8CodeUnitCount
                     if a.count > n, a[n] == 0x3D, UTF8Search.hasPrefix(a, f) {
                         return UnsafeRawBufferPointer(rebasing: a[(n + 1)...])
@@ -115,14 +115,9 @@ struct ArgvBytes {
         return nil
     }
 
-    /// Whether `a` is exactly `s`'s bytes.
-    static func equals(_ a: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
-        a.count == s.utf8CodeUnitCount && UTF8Search.hasPrefix(a, s)
-    }
-
     /// Whether `a` is exactly one of `names`.
     static func isOne(of names: [StaticString], _ a: UnsafeRawBufferPointer) -> Bool {
-        names.contains { equals(a, $0) }
+        names.contains { UTF8Search.equals(a, $0) }
     }
 
     static func string(_ a: UnsafeRawBufferPointer) -> String { String(decoding: a, as: UTF8.self) }

@@ -39,8 +39,8 @@ public enum RuntimeCommandLine {
         }
         let program = basename(first.isEmpty ? arguments.filename : first)
         if UTF8Search.hasPrefix(program, "containerd-shim") { return shim(arguments) }
-        if ArgvBytes.equals(program, "conmon") { return conmon(arguments) }
-        if ArgvBytes.equals(program, "ctr") { return ctr(arguments) }
+        if UTF8Search.equals(program, "conmon") { return conmon(arguments) }
+        if UTF8Search.equals(program, "ctr") { return ctr(arguments) }
         let file = basename(arguments.filename)
         if ArgvBytes.isOne(of: ["runc", "crun", "youki"], program) || ArgvBytes.isOne(of: ["runc", "crun"], file) {
             return ociRuntime(program: file.isEmpty ? program : file, arguments)
@@ -72,7 +72,7 @@ public enum RuntimeCommandLine {
         if UTF8Search.contains(bundle, "/crio/") || UTF8Search.contains(rootBytes, "crio") {
             return ContainerIdentity(id: idString, runtime: .crio)
         }
-        return ContainerIdentity(id: idString, runtime: ArgvBytes.equals(program, "crun") ? .crun : .runc)
+        return ContainerIdentity(id: idString, runtime: UTF8Search.equals(program, "crun") ? .crun : .runc)
     }
 
     /// Subcommands whose container argument is their last one (`exec` only with `--process`:
@@ -112,7 +112,7 @@ public enum RuntimeCommandLine {
         }
         let found = firstPositional(search, subcommand: subcommand)
         if found.id != nil || found.refused || !a.cut { return found.id }
-        let last = ArgvBytes.isOne(of: idLast, subcommand) || (ArgvBytes.equals(subcommand, "exec") && a.value(of: ["--process", "-p"]) != nil)
+        let last = ArgvBytes.isOne(of: idLast, subcommand) || (UTF8Search.equals(subcommand, "exec") && a.value(of: ["--process", "-p"]) != nil)
         return last ? a.tail.last : nil
     }
 
@@ -122,10 +122,10 @@ public enum RuntimeCommandLine {
         var i = args.startIndex
         while i < args.endIndex {
             let a = args[i]
-            if ArgvBytes.equals(a, "--") { return (i + 1 < args.endIndex ? args[i + 1] : nil, false) }
+            if UTF8Search.equals(a, "--") { return (i + 1 < args.endIndex ? args[i + 1] : nil, false) }
             guard a.first == 0x2D, a.count > 1 else { return (a, false) }
             if a.contains(0x3D) { i += 1; continue }
-            if ArgvBytes.equals(subcommand, "ps") && ArgvBytes.equals(a, "-f") { i += 2; continue } // ps -f is --format
+            if UTF8Search.equals(subcommand, "ps") && UTF8Search.equals(a, "-f") { i += 2; continue } // ps -f is --format
             if ArgvBytes.isOne(of: valued, a) { i += 2; continue }
             if ArgvBytes.isOne(of: boolean, a) { i += 1; continue }
             return (nil, true)
@@ -144,13 +144,13 @@ public enum RuntimeCommandLine {
     /// An option ctr does not document as valueless is taken to have a value in the next
     /// argument only when written `--opt value`; the whole argv must be there.
     static func ctr(_ arguments: ArgvBytes) -> ContainerIdentity? {
-        guard !arguments.cut, let run = arguments.head.dropFirst().firstIndex(where: { ArgvBytes.equals($0, "run") }) else { return nil }
+        guard !arguments.cut, let run = arguments.head.dropFirst().firstIndex(where: { UTF8Search.equals($0, "run") }) else { return nil }
         var positional: [UnsafeRawBufferPointer] = []
         var i = run + 1
         let args = arguments.head
         while i < args.count, positional.count < 2 {
             let a = args[i]
-            if ArgvBytes.equals(a, "--") { positional += args[(i + 1)...].prefix(2 - positional.count); break }
+            if UTF8Search.equals(a, "--") { positional += args[(i + 1)...].prefix(2 - positional.count); break }
             if a.first == 0x2D && a.count > 1 {
                 i += a.contains(0x3D) || ArgvBytes.isOne(of: ctrBoolean, a) ? 1 : 2
                 continue
@@ -179,10 +179,10 @@ public enum RuntimeCommandLine {
     /// (docker 20.10 and later) → `moby`.
     static func containerdNamespace(fromRoot root: UnsafeRawBufferPointer) -> String? {
         let parts = root.split(separator: 0x2F).map { UnsafeRawBufferPointer(rebasing: $0) }
-        if let i = parts.firstIndex(where: { ArgvBytes.equals($0, "containerd") }), i + 2 < parts.count, ArgvBytes.equals(parts[i + 1], "runc") {
+        if let i = parts.firstIndex(where: { UTF8Search.equals($0, "containerd") }), i + 2 < parts.count, UTF8Search.equals(parts[i + 1], "runc") {
             return ArgvBytes.string(parts[i + 2])
         }
-        if let i = parts.firstIndex(where: { ArgvBytes.equals($0, "docker") }), i + 2 < parts.count, UTF8Search.hasPrefix(parts[i + 1], "runtime-") {
+        if let i = parts.firstIndex(where: { UTF8Search.equals($0, "docker") }), i + 2 < parts.count, UTF8Search.hasPrefix(parts[i + 1], "runtime-") {
             return ArgvBytes.string(parts[i + 2])
         }
         return nil
