@@ -69,9 +69,9 @@ extension CommKey {
     }
 
     /// The index of the first zero byte of `w` (byte i is bits 8i…8i+7), nil when it has none.
-    /// The lowest bit the classic test sets is exact (only bits above a zero byte can be false).
+    /// The lowest bit `zeroBytes` sets is exact (only bits above a zero byte can be false).
     private static func bytesBeforeZero(_ w: UInt64) -> Int? {
-        let t = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+        let t = zeroBytes(w)
         return t == 0 ? nil : t.trailingZeroBitCount / 8
     }
 }
